@@ -1,0 +1,1 @@
+"""Demo projects of django-notify-kit."""

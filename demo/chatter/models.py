@@ -1,0 +1,70 @@
+"""Groups, memberships and comments of the chatter demo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from notify.choicelists import MessageTypes
+from notify.models import Message
+from notify.requests import ActionRequest
+from notify.users import display_name
+
+COMMENT = MessageTypes.add_item("comment", gettext_lazy("Comment"))
+
+
+class Group(models.Model):
+    """A group of users who talk to each other."""
+
+    name = models.CharField(max_length=100, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="chatter_groups")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """Say that a user belongs to a group."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "user"], name="chatter_member_once")]
+
+
+class Comment(models.Model):
+    """A comment written in a group; its creation notifies the group's members."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    body = models.TextField()
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created", "id"]
+
+    def __str__(self) -> str:
+        return f"Comment #{self.pk}"
+
+    def notify_members(self, ar: Any = None) -> list[Message]:
+        """Notify every member of the group except the author about this comment."""
+        ar = ar or ActionRequest(self.author)
+        members = self.group.members.select_related("notify_preferences").order_by("username")
+        author = display_name(self.author)
+
+        def msg_func(user: Any, mail_mode: Any) -> tuple[str, str]:
+            return _("{author} commented on {group}").format(author=author, group=self.group), self.body
+
+        return Message.emit_notification(
+            ar, self.group, COMMENT, msg_func, [(user, None) for user in members],
+            reply_to=self, created=self.created,
+        )

@@ -1,0 +1,107 @@
+"""The seen-state actions: MarkSeen, MarkAllSeen and ClearSeen."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from .exceptions import NotifyError
+from .models import Message, SeenBroadcast
+from .requests import user_of
+
+
+def visible_to(user: Any) -> QuerySet[Message]:
+    """Return the messages that ``user`` may see: their own and the broadcasts."""
+    if user is None:
+        return Message.objects.none()
+    seen_broadcast = SeenBroadcast.objects.filter(message=OuterRef("pk"), user=user)
+    return Message.objects.filter(Q(user=user) | Q(user__isnull=True)).annotate(
+        seen_by_me=Exists(seen_broadcast)
+    )
+
+
+def unseen_for(user: Any) -> QuerySet[Message]:
+    """Return the messages that ``user`` has not seen yet."""
+    return visible_to(user).filter(
+        Q(user=user, seen__isnull=True) | Q(user__isnull=True, seen_by_me=False)
+    )
+
+
+def _require_user(ar: Any) -> Any:
+    user = user_of(ar)
+    if user is None:
+        raise NotifyError("This action needs a signed-in user")
+    return user
+
+
+class SeenAction:
+    """Base of the actions that change whether messages are seen."""
+
+    label: ClassVar[str | Promise] = ""
+
+    @classmethod
+    def run(cls, ar: Any, message: Message | int | None = None) -> int:
+        """Run this action for the acting user and return how many messages changed."""
+        raise NotImplementedError
+
+
+class MarkSeen(SeenAction):
+    """Mark this message as seen."""
+
+    label = _("Mark as seen")
+
+    @classmethod
+    def run(cls, ar: Any, message: Message | int | None = None) -> int:
+        """Mark one message as seen; raise ``Message.DoesNotExist`` when not the user's."""
+        user = _require_user(ar)
+        pk = getattr(message, "pk", message)
+        now = timezone.now()
+        if Message.objects.filter(pk=pk, user=user).update(seen=now):
+            return 1
+        if not Message.objects.filter(pk=pk, user__isnull=True).exists():
+            raise Message.DoesNotExist(f"No message #{pk} for {user}")
+        created = SeenBroadcast.objects.bulk_create(
+            [SeenBroadcast(message_id=pk, user=user, seen=now)], ignore_conflicts=True
+        )
+        return len(created)
+
+
+class MarkAllSeen(SeenAction):
+    """Mark all messages as seen."""
+
+    label = _("Mark all as seen")
+
+    @classmethod
+    def run(cls, ar: Any, message: Message | int | None = None) -> int:
+        """Mark every unseen message of the acting user as seen, in one UPDATE."""
+        user = _require_user(ar)
+        now = timezone.now()
+        count = Message.objects.filter(user=user, seen__isnull=True).update(seen=now)
+        broadcasts = list(unseen_for(user).filter(user__isnull=True).values_list("pk", flat=True))
+        if broadcasts:
+            SeenBroadcast.objects.bulk_create(
+                [SeenBroadcast(message_id=pk, user=user, seen=now) for pk in broadcasts], ignore_conflicts=True
+            )
+        return count + len(broadcasts)
+
+
+class ClearSeen(SeenAction):
+    """Mark this message as not yet seen."""
+
+    label = _("Mark as unseen")
+
+    @classmethod
+    def run(cls, ar: Any, message: Message | int | None = None) -> int:
+        """Mark one message as unseen; raise ``Message.DoesNotExist`` when not the user's."""
+        user = _require_user(ar)
+        pk = getattr(message, "pk", message)
+        if Message.objects.filter(pk=pk, user=user).update(seen=None):
+            return 1
+        if not Message.objects.filter(pk=pk, user__isnull=True).exists():
+            raise Message.DoesNotExist(f"No message #{pk} for {user}")
+        deleted, _rows = SeenBroadcast.objects.filter(message_id=pk, user=user).delete()
+        return deleted

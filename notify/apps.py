@@ -1,0 +1,16 @@
+"""The notify app's configuration."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class NotifyConfig(AppConfig):
+    """Register the system checks of the notify app."""
+
+    name = "notify"
+    label = "notify"
+    verbose_name = _("Notifications")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the checks)

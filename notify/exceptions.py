@@ -1,0 +1,21 @@
+"""Exceptions raised by django-notify-kit; all derive from :class:`NotifyError`."""
+
+
+class NotifyError(Exception):
+    """Root of every exception that this app raises on purpose."""
+
+
+class UnknownChoice(NotifyError, LookupError):
+    """Raised when a value is not an item of a choicelist."""
+
+
+class InvalidRecipient(NotifyError, TypeError):
+    """Raised when a recipient is not a user."""
+
+
+class InvalidMessage(NotifyError, ValueError):
+    """Raised when a message would not fit its fields."""
+
+
+class ImproperlyConfigured(NotifyError):
+    """Raised when a ``NOTIFY`` setting has a value of the wrong kind."""

@@ -1,0 +1,194 @@
+"""Database models: messages, per-user preferences, subscriptions and watchers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .choicelists import MailModes, MessageTypes
+
+if TYPE_CHECKING:
+    from .choicelists import Choice
+
+MsgFunc = Callable[[Any, "Choice"], "tuple[str, str] | None"]
+
+
+class Preferences(models.Model):
+    """Store how one user wants to be notified."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notify_preferences",
+        verbose_name=_("User"),
+    )
+    nickname = models.CharField(_("Nickname"), max_length=50, blank=True)
+    mail_mode = models.CharField(
+        _("Notification mode"), max_length=20, choices=MailModes.field_choices, default="often"
+    )
+    notify_myself = models.BooleanField(_("Notify myself"), default=False)
+    language = models.CharField(_("Language"), max_length=15, blank=True)
+    time_zone = models.CharField(_("Time zone"), max_length=63, blank=True)
+
+    class Meta:
+        verbose_name = _("Notification preferences")
+        verbose_name_plural = _("Notification preferences")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class Message(models.Model):
+    """Store one notification message to one user, or to everybody (a broadcast)."""
+
+    subject = models.CharField(_("Subject"), max_length=250)
+    body = models.TextField(_("Body"), blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notify_messages",
+        verbose_name=_("Recipient"),
+    )
+    owner_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+        verbose_name=_("Owner type"),
+    )
+    owner_id = models.PositiveBigIntegerField(_("Owner id"), null=True, blank=True)
+    owner = GenericForeignKey("owner_type", "owner_id")
+    reply_to_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+        verbose_name=_("Reply-to type"),
+    )
+    reply_to_id = models.PositiveBigIntegerField(_("Reply-to id"), null=True, blank=True)
+    reply_to = GenericForeignKey("reply_to_type", "reply_to_id")
+    message_type = models.CharField(
+        _("Message type"), max_length=20, choices=MessageTypes.field_choices, default="system"
+    )
+    mail_mode = models.CharField(
+        _("Notification mode"), max_length=20, choices=MailModes.field_choices, default="often"
+    )
+    created = models.DateTimeField(_("Created"), default=timezone.now)
+    sent = models.DateTimeField(_("sent"), null=True, blank=True)
+    seen = models.DateTimeField(_("seen"), null=True, blank=True)
+    mail_claim = models.CharField(_("Mail claim"), max_length=32, blank=True, editable=False)
+    pushed = models.DateTimeField(_("Pushed"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("Notification message")
+        verbose_name_plural = _("Notification messages")
+        ordering = ["created", "id"]
+        indexes = [
+            models.Index(fields=["user", "seen"], name="notify_msg_user_seen"),
+            models.Index(fields=["created"], name="notify_msg_created"),
+            models.Index(fields=["owner_type", "owner_id", "user"], name="notify_msg_owner"),
+            models.Index(
+                fields=["mail_mode", "user"], condition=Q(sent__isnull=True), name="notify_msg_pending_mail"
+            ),
+            models.Index(fields=["created"], condition=Q(pushed__isnull=True), name="notify_msg_pending_push"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    @property
+    def is_broadcast(self) -> bool:
+        """Tell whether this message goes to every user."""
+        return self.user_id is None
+
+    @classmethod
+    def emit_notification(
+        cls,
+        ar: Any,
+        owner: models.Model | None,
+        message_type: Any,
+        msg_func: MsgFunc,
+        recipients: Iterable[tuple[Any, Any]],
+        **fields: Any,
+    ) -> list[Message]:
+        """Create one message per recipient, respecting their preferences."""
+        from .emit import emit_notification
+
+        return emit_notification(ar, owner, message_type, msg_func, recipients, **fields)
+
+    @classmethod
+    def create_message(cls, user: Any, owner: models.Model | None = None, **kwargs: Any) -> Message | None:
+        """Create a message unless that user has an unseen one about that owner."""
+        from .emit import create_message
+
+        return create_message(user, owner, **kwargs)
+
+    @classmethod
+    def send_summary_emails(cls, mm: Any) -> int:
+        """Send one e-mail per user with everything pending for mail mode ``mm``."""
+        from .mail import send_summary_emails
+
+        return send_summary_emails(mm)
+
+
+class SeenBroadcast(models.Model):
+    """Remember that one user has seen one broadcast message."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="seen_by")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    seen = models.DateTimeField(_("seen"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Seen broadcast")
+        verbose_name_plural = _("Seen broadcasts")
+        constraints = [models.UniqueConstraint(fields=["user", "message"], name="notify_seen_broadcast_once")]
+
+
+class Subscription(models.Model):
+    """Store a browser's permission to receive desktop notifications (a push subscription)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notify_subscriptions",
+        verbose_name=_("User"),
+    )
+    lang = models.CharField(_("Language"), max_length=15, blank=True)
+    user_agent = models.CharField(_("User agent"), max_length=300, blank=True)
+    endpoint = models.URLField(_("Endpoint"), max_length=1000, unique=True)
+    p256dh = models.CharField(_("Public key"), max_length=200)
+    auth = models.CharField(_("Auth secret"), max_length=100)
+    created = models.DateTimeField(_("Created"), default=timezone.now)
+    last_success = models.DateTimeField(_("Last success"), null=True, blank=True)
+    failure_count = models.PositiveIntegerField(_("Failures"), default=0)
+
+    class Meta:
+        verbose_name = _("Push subscription")
+        verbose_name_plural = _("Push subscriptions")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.endpoint[:40]}"
+
+
+class ChangeWatcher(models.Model):
+    """Link a user who wants to hear of changes to the object they watch."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notify_watching",
+        verbose_name=_("User"),
+    )
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    watched = GenericForeignKey("content_type", "object_id")
+    created = models.DateTimeField(_("Created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Change watcher")
+        verbose_name_plural = _("Change watchers")
+        constraints = [
+            models.UniqueConstraint(fields=["content_type", "object_id", "user"], name="notify_watch_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} watches {self.content_type.model} #{self.object_id}"

@@ -1,0 +1,71 @@
+"""Read users' notification preferences and print users the way people know them."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from .conf import notify_settings
+from .exceptions import InvalidRecipient
+
+
+def display_name(user: Any) -> str:
+    """Return the user's nickname, else their full name, else their username."""
+    if user is None:
+        return ""
+    prefs = _cached_preferences(user)
+    if prefs is not None and prefs.nickname:
+        return prefs.nickname
+    full = f"{getattr(user, 'first_name', '')} {getattr(user, 'last_name', '')}".strip()
+    return full or user.get_username()
+
+
+def _cached_preferences(user: Any) -> Any:
+    from .models import Preferences
+
+    try:
+        return user.notify_preferences
+    except Preferences.DoesNotExist:
+        return None
+
+
+def default_preferences(user: Any) -> Any:
+    """Return an unsaved preferences object with the site's defaults."""
+    from .models import Preferences
+
+    return Preferences(
+        user=user,
+        mail_mode=notify_settings.default_mail_mode,
+        language=settings.LANGUAGE_CODE,
+    )
+
+
+def get_preferences(user: Any) -> Any:
+    """Return the user's preferences, or the defaults when they never chose any."""
+    return _cached_preferences(user) or default_preferences(user)
+
+
+def preferences_for(user_ids: Iterable[int]) -> dict[int, Any]:
+    """Return ``{user_id: preferences}`` for the given ids in one query."""
+    from .models import Preferences
+
+    ids = set(user_ids)
+    found = {p.user_id: p for p in Preferences.objects.filter(user_id__in=ids)} if ids else {}
+    return found
+
+
+def check_user(user: Any) -> Any:
+    """Return ``user`` if it is a saved user, else raise :class:`InvalidRecipient`."""
+    model = get_user_model()
+    if not isinstance(user, model):
+        raise InvalidRecipient(f"A recipient must be a {model._meta.label} instance, not {user!r}")
+    if user.pk is None:
+        raise InvalidRecipient(f"Recipient {user!r} has not been saved")
+    return user
+
+
+def language_of(prefs: Any) -> str:
+    """Return the language to use for a user with these preferences."""
+    return (prefs.language if prefs is not None else "") or settings.LANGUAGE_CODE
