@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from django.db import connections, models
 
@@ -28,11 +29,11 @@ def insert_rows(model: type[models.Model], field_names: Sequence[str], rows: Seq
         rows = [tuple(row) + defaults for row in rows]
     vendor = connection.vendor
     if vendor not in ("sqlite", "postgresql"):
-        objs = [model(**dict(zip(field_names, row))) for row in rows]
+        objs = [model(**dict(zip(field_names, row, strict=False))) for row in rows]
         model._default_manager.using(using).bulk_create(objs)
         return [obj.pk for obj in objs]
     data = json.dumps(
-        [[_prep(field, value, connection) for field, value in zip(fields, row)] for row in rows],
+        [[_prep(field, value, connection) for field, value in zip(fields, row, strict=False)] for row in rows],
         default=str,
     )
     qn = connection.ops.quote_name

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core import checks
 
-from .conf import DEFAULTS, notify_settings
 from .choicelists import MailModes
+from .conf import DEFAULTS, notify_settings
 
 
 @checks.register(checks.Tags.compatibility)

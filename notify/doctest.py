@@ -1,9 +1,12 @@
 """The namespace of documentation pages: ``from notify.doctest import *``."""
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import timezone, translation
 
 from .choicelists import MailModes, MessageTypes
 from .runtime import dd, rt
 
-__all__ = ["MailModes", "MessageTypes", "dd", "rt", "settings", "timezone", "translation"]
+User = get_user_model()
+
+__all__ = ["MailModes", "MessageTypes", "User", "dd", "rt", "settings", "timezone", "translation"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
@@ -90,14 +91,14 @@ def emit_notification(ar: Any, owner: models.Model | None, message_type: Any, ms
         translation.activate(current) if current else translation.deactivate()
     with transaction.atomic():
         ids = insert_rows(Message, _FIELDS, rows)
-        messages = [_build(pk, row, user) for pk, row, user in zip(ids, rows, users)]
+        messages = [_build(pk, row, user) for pk, row, user in zip(ids, rows, users, strict=False)]
         if messages:
             transaction.on_commit(lambda: messages_created.send(sender=Message, messages=messages))
     return messages
 
 
 def _build(pk: int, row: tuple, user: Any) -> Message:
-    values = dict(zip(_FIELDS, row))
+    values = dict(zip(_FIELDS, row, strict=False))
     values["user"] = user
     values["owner_type_id"] = values.pop("owner_type").pk if values["owner_type"] else None
     values["reply_to_type_id"] = values.pop("reply_to_type").pk if values["reply_to_type"] else None

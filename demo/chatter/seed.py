@@ -18,7 +18,7 @@ DEMO_PASSWORD = "1234"
 # make_password("1234") computed once: hashing at every build would cost a second.
 _PASSWORD_HASH = "pbkdf2_sha256$1000000$chatterdemosalt0$+GLCZRRzAdyZ5zFLk9wMUJ7Og1koHnj4QiJmpncdSPA="
 
-START = datetime.datetime(2024, 4, 6, 5, 48, tzinfo=datetime.timezone.utc)
+START = datetime.datetime(2024, 4, 6, 5, 48, tzinfo=datetime.UTC)
 
 USERS = [
     # username, first name, last name, nickname, is administrator
@@ -72,15 +72,15 @@ def build(using: str = "default") -> None:
 
 def seed() -> None:
     """Create the demo users, groups, comments and notification messages."""
-    User = get_user_model()
+    user_model = get_user_model()
     users = {}
     for username, first, last, _nick, admin in USERS:
-        users[username] = User(
+        users[username] = user_model(
             username=username, first_name=first, last_name=last, email=f"{username}@chatter.localhost",
             password=_PASSWORD_HASH, is_staff=admin, is_superuser=admin, date_joined=START,
         )
-    User.objects.bulk_create(users.values())
-    users = {u.username: u for u in User.objects.order_by("username")}
+    user_model.objects.bulk_create(users.values())
+    users = {u.username: u for u in user_model.objects.order_by("username")}
     Preferences.objects.bulk_create(
         Preferences(user=users[name], nickname=nick, mail_mode="often", language="en")
         for name, _first, _last, nick, _admin in USERS

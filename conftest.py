@@ -1,0 +1,85 @@
+"""Run the doc pages (through sybil) and the tests on a fresh seeded demo database."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from doctest import ELLIPSIS, NORMALIZE_WHITESPACE
+from typing import Any
+
+import pytest
+from sybil import Sybil
+from sybil.parsers.rest import DocTestParser, PythonCodeBlockParser, SkipParser
+
+from tests.support.database import SETTINGS, SeededDatabase
+
+os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
+_database = SeededDatabase(os.environ.get("DATABASE_URL"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Build the seeded template, point Django at a working copy and set Django up."""
+    os.environ["DATABASE_URL"] = _database.prepare()
+    import django
+
+    django.setup()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the working database."""
+    _database.drop()
+
+
+def _fresh_page(namespace: dict[str, Any]) -> None:
+    _database.reset()
+
+
+def _close_page(namespace: dict[str, Any]) -> None:
+    from django.db import connections
+
+    connections.close_all()
+
+
+pytest_collect_file = Sybil(
+    parsers=[
+        DocTestParser(optionflags=ELLIPSIS | NORMALIZE_WHITESPACE),
+        PythonCodeBlockParser(),
+        SkipParser(),
+    ],
+    patterns=["*.rst"],
+    path="docs",
+    excludes=["_build/*"],
+    setup=_fresh_page,
+    teardown=_close_page,
+).pytest()
+
+
+@pytest.fixture
+def db() -> Iterator[None]:
+    """Run the test inside a transaction that is rolled back, on the seeded data."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def on_commit() -> Any:
+    """Return a context manager that runs ``on_commit`` callbacks when it exits (inside ``db``)."""
+    from django.test import TestCase
+
+    return lambda: TestCase.captureOnCommitCallbacks(execute=True)
+
+
+@pytest.fixture
+def transactional_db() -> Iterator[None]:
+    """Let the test commit for real, then restore the seeded database."""
+    yield
+    _database.reset()
+
+
+@pytest.fixture
+def seeded_database() -> SeededDatabase:
+    """Return the object that resets the working database."""
+    return _database

@@ -1,0 +1,128 @@
+"""Give every doc page and test a fresh copy of the seeded demo database.
+
+A template database is built once (migrate + seed, in a subprocess) and kept
+while the migrations and the seed stay the same. The working database that
+Django uses is reset from it before every page and after every test that
+commits. SQLite copies a file; PostgreSQL clones a database from a template.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / ".pytest_cache" / "notify"
+SETTINGS = "demo.chatter.settings"
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    sources = sorted(ROOT.glob("notify/migrations/*.py")) + sorted(ROOT.glob("demo/*/migrations/*.py"))
+    sources += [ROOT / "demo/chatter/seed.py", ROOT / "demo/chatter/models.py", ROOT / "notify/emit.py",
+                ROOT / "notify/bulk.py"]
+    for path in sources:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _build(url: str) -> None:
+    env = dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE=SETTINGS)
+    code = f"import notify; notify.startup({SETTINGS!r})"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env)
+
+
+class SeededDatabase:
+    """Build the template once and reset the working database from it."""
+
+    def __init__(self, base_url: str | None) -> None:
+        self.base_url = base_url
+        self.vendor = "postgresql" if base_url and base_url.startswith(("postgres", "pgsql")) else "sqlite"
+        self.key = _fingerprint()
+        CACHE.mkdir(parents=True, exist_ok=True)
+        if self.vendor == "sqlite":
+            self.template = CACHE / f"template-{self.key}.sqlite3"
+            self.work = CACHE / f"work-{os.getpid()}.sqlite3"
+            self.url = f"sqlite:///{self.work}"
+        else:
+            parts = urlsplit(base_url)
+            self.admin_url = base_url
+            self.template = f"notify_tmpl_{self.key}"
+            self.work = f"notify_work_{os.getpid()}"
+            self.url = urlunsplit(parts._replace(path=f"/{self.work}"))
+            self.template_url = urlunsplit(parts._replace(path=f"/{self.template}"))
+
+    def prepare(self) -> str:
+        """Build the template if needed, create the working database and return its URL."""
+        if self.vendor == "sqlite":
+            if not self.template.exists():
+                for old in CACHE.glob("template-*.sqlite3"):
+                    old.unlink()
+                tmp = self.template.with_suffix(".building")
+                tmp.unlink(missing_ok=True)
+                _build(f"sqlite:///{tmp}")
+                tmp.rename(self.template)
+        else:
+            with self._admin() as cur:
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.template])
+                exists = cur.fetchone()
+                if not exists:
+                    cur.execute("SELECT datname FROM pg_database WHERE datname LIKE 'notify_tmpl_%%'")
+                    for (name,) in cur.fetchall():
+                        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    cur.execute(f'CREATE DATABASE "{self.template}"')
+            if not exists:
+                try:
+                    _build(self.template_url)
+                except Exception:
+                    with self._admin() as cur:
+                        cur.execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+                    raise
+        self.reset(close=False)
+        return self.url
+
+    def _admin(self):
+        import contextlib
+
+        import psycopg
+
+        @contextlib.contextmanager
+        def cursor():
+            parts = urlsplit(self.admin_url)
+            conninfo = urlunsplit(parts._replace(scheme="postgresql"))
+            with psycopg.connect(conninfo, autocommit=True) as conn, conn.cursor() as cur:
+                yield cur
+
+        return cursor()
+
+    def reset(self, close: bool = True) -> None:
+        """Put the working database back into the seeded state."""
+        if close:
+            from django.db import connections
+
+            connections.close_all()
+        if self.vendor == "sqlite":
+            for suffix in ("-wal", "-shm", "-journal"):
+                Path(f"{self.work}{suffix}").unlink(missing_ok=True)
+            shutil.copyfile(self.template, self.work)
+        else:
+            with self._admin() as cur:
+                cur.execute(f'DROP DATABASE IF EXISTS "{self.work}" WITH (FORCE)')
+                cur.execute(f'CREATE DATABASE "{self.work}" TEMPLATE "{self.template}"')
+
+    def drop(self) -> None:
+        """Remove the working database."""
+        from django.db import connections
+
+        connections.close_all()
+        if self.vendor == "sqlite":
+            Path(self.work).unlink(missing_ok=True)
+        else:
+            with self._admin() as cur:
+                cur.execute(f'DROP DATABASE IF EXISTS "{self.work}" WITH (FORCE)')
