@@ -14,6 +14,9 @@ from sybil.parsers.rest import DocTestParser, PythonCodeBlockParser, SkipParser
 from tests.support.database import SETTINGS, SeededDatabase
 
 os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
+# Playwright's sync API keeps an event loop running in the main thread, where
+# Django would then refuse synchronous database access in every later test.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 _database = SeededDatabase(os.environ.get("DATABASE_URL"))
 
 
@@ -83,3 +86,35 @@ def transactional_db() -> Iterator[None]:
 def seeded_database() -> SeededDatabase:
     """Return the object that resets the working database."""
     return _database
+
+
+@pytest.fixture
+def live_server(transactional_db: None) -> Iterator[Any]:
+    """Serve the demo (ASGI, uvicorn in a thread) on a free port; the database is reset afterwards."""
+    from django.core.asgi import get_asgi_application
+
+    from tests.support.server import ThreadedServer
+
+    server = ThreadedServer(get_asgi_application()).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Launch Debian's chromium headless through Playwright (skip with the reason when impossible)."""
+    from tests.support.browser import CHROMIUM_ARGS, chromium_path, skip_reason
+
+    reason = skip_reason()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -1,0 +1,1 @@
+"""Benchmarks of django-notify-kit: ``python -m bench`` prints times and SQL query counts."""
