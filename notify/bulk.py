@@ -2,54 +2,60 @@
 
 from __future__ import annotations
 
+import datetime
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import connections, models
 
+_PLAIN = (str, int, float, type(None))
+
 
 def insert_rows(model: type[models.Model], field_names: Sequence[str], rows: Sequence[Sequence[Any]],
-                using: str = "default") -> list[int]:
-    """Insert ``rows`` into ``model``'s table and return their new primary keys in order.
+                common: Mapping[str, Any] | None = None, using: str = "default") -> list[int]:
+    """Insert ``rows`` (plus the ``common`` values shared by all) and return the new primary keys in order.
 
     SQLite and PostgreSQL get one ``INSERT ... SELECT`` from a JSON array
     parameter (Django's ``bulk_create`` needs one statement per 999 values on
-    SQLite); other databases fall back to ``bulk_create``.
+    SQLite); other databases fall back to ``bulk_create``. Concrete fields
+    given neither per row nor in ``common`` get their default.
     """
     if not rows:
         return []
     connection = connections[using]
-    fields = [model._meta.get_field(name) for name in field_names]
-    missing = [f for f in model._meta.concrete_fields if f not in fields and not f.primary_key]
-    if missing:
-        defaults = tuple(f.get_default() for f in missing)
-        fields += missing
-        field_names = [f.name for f in fields]
-        rows = [tuple(row) + defaults for row in rows]
-    vendor = connection.vendor
-    if vendor not in ("sqlite", "postgresql"):
-        objs = [model(**dict(zip(field_names, row, strict=False))) for row in rows]
+    meta = model._meta
+    common = dict(common or {})
+    for field in meta.concrete_fields:
+        if not field.primary_key and field.name not in common and field.name not in field_names:
+            common[field.name] = field.get_default()
+    if connection.vendor not in ("sqlite", "postgresql"):
+        objs = [model(**common, **dict(zip(field_names, row))) for row in rows]
         model._default_manager.using(using).bulk_create(objs)
         return [obj.pk for obj in objs]
-    data = json.dumps(
-        [[_prep(field, value, connection) for field, value in zip(fields, row, strict=False)] for row in rows],
-        default=str,
-    )
+    row_fields = [meta.get_field(name) for name in field_names]
+    common_fields = [meta.get_field(name) for name in common]
+    cheap = [not isinstance(f, (models.DateField, models.TimeField)) for f in row_fields]
+    data = json.dumps([
+        [v if plain and isinstance(v, _PLAIN) else _prep(f, v, connection)
+         for f, v, plain in zip(row_fields, row, cheap)]
+        for row in rows
+    ])
+    params = [_prep(f, v, connection) for f, v in zip(common_fields, common.values())] + [data]
     qn = connection.ops.quote_name
-    columns = ", ".join(qn(field.column) for field in fields)
-    table = qn(model._meta.db_table)
-    pk = qn(model._meta.pk.column)
-    if vendor == "sqlite":
-        values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(fields)))
-        sql = (f"INSERT INTO {table} ({columns}) SELECT {values} FROM json_each(%s) "
-               f"ORDER BY CAST(key AS INTEGER) RETURNING {pk}")
+    columns = ", ".join(qn(f.column) for f in common_fields + row_fields)
+    table, pk = qn(meta.db_table), qn(meta.pk.column)
+    constants = [f"CAST(%s AS {_cast(f, connection)})" if connection.vendor == "postgresql" else "%s"
+                 for f in common_fields]
+    if connection.vendor == "sqlite":
+        values = [f"json_extract(value, '$[{i}]')" for i in range(len(row_fields))]
+        source = "json_each(%s) ORDER BY CAST(key AS INTEGER)"
     else:
-        values = ", ".join(_pg_value(field, i, connection) for i, field in enumerate(fields))
-        sql = (f"INSERT INTO {table} ({columns}) SELECT {values} "
-               f"FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS r(v, n) ORDER BY n RETURNING {pk}")
+        values = [_pg_value(f, i, connection) for i, f in enumerate(row_fields)]
+        source = "jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS r(v, n) ORDER BY n"
+    sql = f"INSERT INTO {table} ({columns}) SELECT {', '.join(constants + values)} FROM {source} RETURNING {pk}"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [data])
+        cursor.execute(sql, params)
         return sorted(row[0] for row in cursor.fetchall())
 
 
@@ -57,13 +63,19 @@ def _prep(field: models.Field, value: Any, connection: Any) -> Any:
     if isinstance(value, models.Model):
         value = value.pk
     value = field.get_db_prep_save(value, connection)
-    if hasattr(value, "isoformat"):
-        return value.isoformat(" ")
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat(" ") if isinstance(value, datetime.datetime) else value.isoformat()
     return value
+
+
+def _cast(field: models.Field, connection: Any) -> str:
+    if isinstance(field, (models.CharField, models.TextField)):
+        return "text"
+    return field.rel_db_type(connection) if field.is_relation else field.db_type(connection)
 
 
 def _pg_value(field: models.Field, index: int, connection: Any) -> str:
     text = f"(v->>{index})"
     if isinstance(field, (models.CharField, models.TextField)):
         return text
-    return f"CAST({text} AS {field.rel_db_type(connection) if field.is_relation else field.db_type(connection)})"
+    return f"CAST({text} AS {_cast(field, connection)})"

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone, translation
 
 from .bulk import insert_rows
 from .choicelists import MailModes, MessageTypes
+from .conf import notify_settings
 from .exceptions import InvalidMessage
-from .models import Message, MsgFunc
+from .models import Message, MsgFunc, Preferences
 from .requests import user_of
 from .signals import messages_created
-from .users import check_user, default_preferences, language_of, preferences_for
+from .users import check_user
 
 SUBJECT_MAX = Message._meta.get_field("subject").max_length
-_FIELDS = ("subject", "body", "user", "owner_type", "owner_id", "reply_to_type", "reply_to_id",
-           "message_type", "mail_mode", "created", "sent", "seen")
+_ROW_FIELDS = ("subject", "body", "user", "mail_mode")
 _EXTRA = {"reply_to", "created", "sent", "seen"}
+_Prefs = namedtuple("_Prefs", "language mail_mode notify_myself")
 
 
 def _generic(obj: models.Model | None) -> tuple[Any, Any]:
@@ -55,6 +58,12 @@ def _recipient_pairs(recipients: Iterable[tuple[Any, Any]]) -> dict[int, tuple[A
     return pairs
 
 
+def _preferences(user_ids: list[int]) -> dict[int, _Prefs]:
+    rows = Preferences.objects.filter(user_id__in=set(user_ids)).values_list(
+        "user_id", "language", "mail_mode", "notify_myself")
+    return {row[0]: _Prefs(*row[1:]) for row in rows}
+
+
 def emit_notification(ar: Any, owner: models.Model | None, message_type: Any, msg_func: MsgFunc,
                       recipients: Iterable[tuple[Any, Any]], **fields: Any) -> list[Message]:
     """Create one message per recipient and return them (see :meth:`Message.emit_notification`)."""
@@ -64,45 +73,58 @@ def emit_notification(ar: Any, owner: models.Model | None, message_type: Any, ms
         raise InvalidMessage(f"emit_notification() got unknown message fields: {', '.join(sorted(unknown))}")
     pairs = _recipient_pairs(recipients)
     sender = user_of(ar)
-    prefs = preferences_for([pk for pk, _mode in pairs] + ([sender.pk] if sender is not None else []))
-    if sender is not None and not (prefs.get(sender.pk) or default_preferences(sender)).notify_myself:
+    prefs = _preferences([pk for pk, _mode in pairs] + ([sender.pk] if sender is not None else []))
+    default = _Prefs(settings.LANGUAGE_CODE, notify_settings.default_mail_mode, False)
+    if sender is not None and not prefs.get(sender.pk, default).notify_myself:
         pairs = {key: pair for key, pair in pairs.items() if key[0] != sender.pk}
     owner_type, owner_id = _generic(owner)
     reply_type, reply_id = _generic(fields.get("reply_to"))
-    created = fields.get("created") or timezone.now()
+    common = {"owner_type": owner_type, "owner_id": owner_id, "reply_to_type": reply_type,
+              "reply_to_id": reply_id, "message_type": mt.value, "created": fields.get("created") or timezone.now(),
+              "sent": fields.get("sent"), "seen": fields.get("seen")}
     rows, users = [], []
     current = translation.get_language()
     try:
         for user, mode in pairs.values():
-            user_prefs = prefs.get(user.pk)
+            user_prefs = prefs.get(user.pk, default)
             if mode is None:
-                mode = MailModes.get((user_prefs or default_preferences(user)).mail_mode)
+                mode = MailModes.get(user_prefs.mail_mode)
                 if mode.value == "silent":
                     continue
-            translation.activate(language_of(user_prefs))
+            translation.activate(user_prefs.language or settings.LANGUAGE_CODE)
             msg = msg_func(user, mode)
             if msg is None:
                 continue
             subject, body = msg
-            rows.append((_check_subject(subject), str(body or ""), user.pk, owner_type, owner_id, reply_type,
-                         reply_id, mt.value, mode.value, created, fields.get("sent"), fields.get("seen")))
+            rows.append((_check_subject(subject), str(body or ""), user.pk, mode.value))
             users.append(user)
     finally:
         translation.activate(current) if current else translation.deactivate()
     with transaction.atomic():
-        ids = insert_rows(Message, _FIELDS, rows)
-        messages = [_build(pk, row, user) for pk, row, user in zip(ids, rows, users, strict=False)]
+        ids = insert_rows(Message, _ROW_FIELDS, rows, common)
+        messages = _build(ids, rows, users, common)
         if messages:
             transaction.on_commit(lambda: messages_created.send(sender=Message, messages=messages))
     return messages
 
 
-def _build(pk: int, row: tuple, user: Any) -> Message:
-    values = dict(zip(_FIELDS, row, strict=False))
-    values["user"] = user
-    values["owner_type_id"] = values.pop("owner_type").pk if values["owner_type"] else None
-    values["reply_to_type_id"] = values.pop("reply_to_type").pk if values["reply_to_type"] else None
-    return Message(pk=pk, **values)
+def _build(ids: list[int], rows: list[tuple], users: list[Any], common: dict[str, Any]) -> list[Message]:
+    """Return the inserted messages as model instances without querying them again."""
+    fields = Message._meta.concrete_fields
+    known = {f"{k}_id" if k in ("owner_type", "reply_to_type") else k: getattr(v, "pk", v) for k, v in common.items()}
+    template = [known.get(f.attname, f.get_default()) for f in fields]
+    slots = [next(i for i, f in enumerate(fields) if f.attname == name)
+             for name in ("id", "subject", "body", "user_id", "mail_mode")]
+    names = [f.attname for f in fields]
+    messages = []
+    for pk, row, user in zip(ids, rows, users):
+        values = list(template)
+        for slot, value in zip(slots, (pk, *row)):
+            values[slot] = value
+        msg = Message.from_db(None, names, values)
+        msg._state.fields_cache["user"] = user
+        messages.append(msg)
+    return messages
 
 
 def create_message(user: Any, owner: models.Model | None = None, **kwargs: Any) -> Message | None:

@@ -1,0 +1,161 @@
+"""emit_notification and create_message: semantics, errors, atomicity and query counts."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import translation
+
+from demo.chatter.models import Group
+from notify.exceptions import InvalidMessage, InvalidRecipient, NotifyError, UnknownChoice
+from notify.models import Message, Preferences
+from notify.requests import ActionRequest
+from notify.signals import messages_created
+
+User = get_user_model()
+
+
+def hello(user, mode):
+    return f"Hello {user.username}", f"<p>mode {mode.value}</p>"
+
+
+@pytest.fixture
+def users(db):
+    return {u.username: u for u in User.objects.all()}
+
+
+def test_duplicates_none_and_silent_are_dropped(users):
+    sent = Message.emit_notification(None, None, "system", hello, [
+        (users["andy"], "often"), (users["andy"], "often"), (None, "often"), (users["bert"], "silent"),
+        (users["chloe"], "daily")])
+    assert [(m.user.username, m.mail_mode) for m in sent] == [("andy", "often"), ("chloe", "daily")]
+
+
+def test_none_mode_means_the_users_preference(users):
+    Preferences.objects.filter(user=users["bert"]).update(mail_mode="weekly")
+    Preferences.objects.filter(user=users["chloe"]).update(mail_mode="silent")
+    sent = Message.emit_notification(None, None, "system", hello, [(users["bert"], None), (users["chloe"], None)])
+    assert [(m.user.username, m.mail_mode) for m in sent] == [("bert", "weekly")]
+
+
+def test_a_user_without_preferences_gets_the_default_mode(users):
+    newbie = User.objects.create(username="newbie")
+    [msg] = Message.emit_notification(None, None, "system", hello, [(newbie, None)])
+    assert msg.mail_mode == "often"
+
+
+def test_the_emitter_is_skipped_unless_notify_myself(users):
+    ar = ActionRequest(users["andy"])
+    recipients = [(users["andy"], None), (users["bert"], None)]
+    assert [m.user.username for m in Message.emit_notification(ar, None, "system", hello, recipients)] == ["bert"]
+    Preferences.objects.filter(user=users["andy"]).update(notify_myself=True)
+    sent = Message.emit_notification(ar, None, "system", hello, recipients)
+    assert [m.user.username for m in sent] == ["andy", "bert"]
+
+
+def test_msg_func_returning_none_skips_that_recipient(users):
+    sent = Message.emit_notification(None, None, "system", lambda u, m: None if u.username == "andy" else ("x", ""),
+                                     [(users["andy"], None), (users["bert"], None)])
+    assert [m.user.username for m in sent] == ["bert"]
+
+
+def test_returned_messages_match_the_stored_rows(users):
+    group = Group.objects.get(name="Star Trek")
+    sent = Message.emit_notification(None, group, "change", hello, [(users["chloe"], "daily")])
+    stored = Message.objects.get(pk=sent[0].pk)
+    for field in Message._meta.concrete_fields:
+        assert getattr(sent[0], field.attname) == getattr(stored, field.attname), field.name
+    assert stored.owner == group
+
+
+def test_msg_func_runs_in_the_recipients_language(users):
+    Preferences.objects.filter(user=users["bert"]).update(language="de")
+    seen = []
+    before = translation.get_language()
+    Message.emit_notification(None, None, "system", lambda u, m: seen.append(translation.get_language()) or ("x", ""),
+                              [(users["andy"], None), (users["bert"], None)])
+    assert seen == ["en", "de"]
+    assert translation.get_language() == before
+
+
+@pytest.mark.parametrize("recipients, error, text", [
+    ([("andy", None)], InvalidRecipient, "must be a auth.User instance"),
+    ([(User(username="ghost"), None)], InvalidRecipient, "has not been saved"),
+    (["andy"], InvalidMessage, "must be a (user, mail_mode) pair"),
+])
+def test_bad_recipients_raise_clear_errors(db, recipients, error, text):
+    with pytest.raises(error) as info:
+        Message.emit_notification(None, None, "system", hello, recipients)
+    assert text in str(info.value)
+    assert isinstance(info.value, NotifyError)
+
+
+def test_unknown_choices_and_fields_are_refused(users):
+    with pytest.raises(UnknownChoice, match="'gossip' is not a valid MessageTypes value"):
+        Message.emit_notification(None, None, "gossip", hello, [(users["andy"], None)])
+    with pytest.raises(UnknownChoice, match="'hourly' is not a valid MailModes value"):
+        Message.emit_notification(None, None, "system", hello, [(users["andy"], "hourly")])
+    with pytest.raises(InvalidMessage, match="unknown message fields: colour"):
+        Message.emit_notification(None, None, "system", hello, [(users["andy"], None)], colour="red")
+
+
+def test_an_emit_is_all_or_nothing(users):
+    before = Message.objects.count()
+
+    def too_long_for_bert(user, mode):
+        return ("x" * 251 if user.username == "bert" else "fine"), ""
+
+    with pytest.raises(InvalidMessage, match="Subject has 251 characters, at most 250 fit"):
+        Message.emit_notification(None, None, "system", too_long_for_bert, [(users["andy"], None),
+                                                                            (users["bert"], None)])
+    assert Message.objects.count() == before
+
+
+def test_unsaved_owner_is_refused(users):
+    with pytest.raises(InvalidMessage, match="must be saved"):
+        Message.emit_notification(None, Group(name="new"), "system", hello, [(users["andy"], None)])
+
+
+def test_the_signal_is_sent_once_after_commit(users, on_commit):
+    received = []
+
+    def receiver(sender, messages, **kwargs):
+        received.append([m.user.username for m in messages])
+
+    messages_created.connect(receiver)
+    try:
+        with on_commit():
+            Message.emit_notification(None, None, "system", hello, [(users["andy"], None), (users["bert"], None)])
+            assert received == []
+        assert received == [["andy", "bert"]]
+    finally:
+        messages_created.disconnect(receiver)
+
+
+@pytest.mark.parametrize("count", [1, 1000])
+def test_query_count_does_not_grow_with_recipients(db, count):
+    User.objects.bulk_create(User(username=f"r{i:04d}") for i in range(count))
+    recipients = [(u, "often") for u in User.objects.filter(username__regex=r"^r\d{4}$")]
+    assert len(recipients) == count
+    with CaptureQueriesContext(connection) as ctx:
+        sent = Message.emit_notification(None, None, "system", hello, recipients)
+    assert len(sent) == count
+    # preferences, savepoint, INSERT ... RETURNING, release savepoint
+    assert len(ctx.captured_queries) == 4, [q["sql"][:60] for q in ctx.captured_queries]
+
+
+def test_create_message_skips_when_an_unseen_message_about_the_owner_exists(users):
+    group = Group.objects.get(name="Harry Potter")
+    assert Message.create_message(users["chloe"], group, subject="one") is not None
+    assert Message.create_message(users["chloe"], group, subject="two") is None
+    Message.objects.filter(user=users["chloe"]).update(seen="2024-04-06 06:00:00Z")
+    assert Message.create_message(users["chloe"], group, subject="three") is not None
+
+
+def test_create_message_validates_its_input(db):
+    with pytest.raises(InvalidRecipient):
+        Message.create_message("andy", subject="x")
+    with pytest.raises(UnknownChoice):
+        Message.create_message(None, subject="x", mail_mode="sometimes")
+    with pytest.raises(InvalidMessage):
+        Message.create_message(None, subject="x" * 300)
