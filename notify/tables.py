@@ -46,8 +46,6 @@ def render(headers: list[str], rows: Iterable[list[Any]]) -> str:
         text = _tabulate.tabulate(cells, headers=headers, tablefmt=_FORMAT, disable_numparse=True)
     finally:
         _tabulate.MIN_PADDING = old
-    if not cells:
-        text = text.rstrip("\n") + "\n" + text.splitlines()[0]
     return "\n".join(line.rstrip() for line in text.splitlines())
 
 
