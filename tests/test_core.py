@@ -65,7 +65,7 @@ def test_settings_fall_back_to_defaults_and_follow_overrides():
         assert notify_settings.keep_unseen is True
     assert notify_settings.remove_after == 14
     with pytest.raises(AttributeError, match="NOTIFY has no setting 'remove_afer'"):
-        notify_settings.remove_afer
+        notify_settings.remove_afer  # noqa: B018
 
 
 @pytest.mark.parametrize("value, ids", [
