@@ -16,7 +16,7 @@ _LAZY = {
 
 def startup(settings_module: str | None = None) -> None:
     """Set Django up with ``settings_module`` and build its demo database if it is missing."""
-    from .startup import startup as _startup
+    from .boot import startup as _startup
 
     _startup(settings_module)
 

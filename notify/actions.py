@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.db import connections, router
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -77,16 +78,32 @@ class MarkAllSeen(SeenAction):
 
     @classmethod
     def run(cls, ar: Any, message: Message | int | None = None) -> int:
-        """Mark every unseen message of the acting user as seen, in one UPDATE."""
+        """Mark every unseen message of the acting user as seen: one UPDATE, one INSERT for broadcasts."""
         user = _require_user(ar)
         now = timezone.now()
         count = Message.objects.filter(user=user, seen__isnull=True).update(seen=now)
-        broadcasts = list(unseen_for(user).filter(user__isnull=True).values_list("pk", flat=True))
-        if broadcasts:
-            SeenBroadcast.objects.bulk_create(
-                [SeenBroadcast(message_id=pk, user=user, seen=now) for pk in broadcasts], ignore_conflicts=True
-            )
-        return count + len(broadcasts)
+        return count + _see_broadcasts(user, now)
+
+
+def _see_broadcasts(user: Any, now: Any) -> int:
+    """Insert the missing seen-broadcast rows of ``user`` in one ``INSERT ... SELECT``; return how many."""
+    connection = connections[router.db_for_write(SeenBroadcast)]
+    qn = connection.ops.quote_name
+    seen_field = SeenBroadcast._meta.get_field("seen")
+    table, messages = qn(SeenBroadcast._meta.db_table), qn(Message._meta.db_table)
+    column = {name: qn(SeenBroadcast._meta.get_field(name).column) for name in ("message", "user", "seen")}
+    pk, recipient = qn(Message._meta.pk.column), qn(Message._meta.get_field("user").column)
+    sql = (
+        f"INSERT INTO {table} ({column['message']}, {column['user']}, {column['seen']}) "
+        f"SELECT m.{pk}, %s, %s FROM {messages} m WHERE m.{recipient} IS NULL AND NOT EXISTS "
+        f"(SELECT 1 FROM {table} s WHERE s.{column['message']} = m.{pk} AND s.{column['user']} = %s)"
+    )
+    params = [user.pk, seen_field.get_db_prep_save(now, connection), user.pk]
+    if connection.vendor in ("sqlite", "postgresql"):
+        sql += " ON CONFLICT DO NOTHING"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return max(cursor.rowcount, 0)
 
 
 class ClearSeen(SeenAction):

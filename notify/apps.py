@@ -14,3 +14,4 @@ class NotifyConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the checks)
+        from .live import receivers  # noqa: F401  (connects live delivery to messages_created)

@@ -17,18 +17,59 @@ DEFAULTS: dict[str, Any] = {
     "keep_unseen": True,
     # Mark a message as seen when it has been sent by e-mail.
     "mark_seen_when_sent": False,
+    # Base URL that makes relative links absolute in e-mails, e.g. "https://example.org" (None: keep them).
+    "site_url": None,
+    # Reply-To address of an e-mail about a message with a reply_to object, a str.format pattern with
+    # {app_label}, {model} and {id}, e.g. "reply+{model}-{id}@example.org" (None: no Reply-To header).
+    "mail_reply_to": None,
+    # Seconds a mail run may hold the messages it claimed; a crashed run's claims expire after that.
+    "mail_claim_timeout": 3600,
+    # Seconds to wait for the SMTP server when the project sets no EMAIL_TIMEOUT.
+    "mail_timeout": 30,
+    # Scheduler: seconds between two "often" mail runs; local time ("HH:MM") of the daily and weekly
+    # runs; weekday of the weekly run (0 = Monday).
+    "mail_often_every": 10,
+    "mail_daily_at": "07:00",
+    "mail_weekly_at": "07:00",
+    "mail_weekly_day": 0,
     # Deliver desktop notifications through the Push API.
     "use_push_api": False,
     # The site's VAPID credentials (no defaults are shipped on purpose).
     "vapid_private_key": None,
     "vapid_public_key": None,
     "vapid_admin_email": None,
+    # Accept push endpoints on loopback/private addresses and over plain http (tests, local demos only).
+    "push_allow_private_endpoints": False,
+    # Seconds a push service keeps an undelivered push; older messages are not pushed at all.
+    "push_ttl": 86400,
+    # Urgency header of pushes: "very-low", "low", "normal" or "high".
+    "push_urgency": "normal",
+    # Seconds to wait for a push service before giving up on one request.
+    "push_timeout": 10,
+    # Attempts per push when the service answers 413, 429, 5xx or cannot be reached.
+    "push_max_attempts": 3,
+    # Seconds before the first retry; doubled for every further one.
+    "push_retry_delay": 1.0,
+    # Pushes in flight at the same time.
+    "push_workers": 8,
+    # Push new messages from a background thread of the web process (else only push_pending()).
+    "push_background": True,
     # The mail mode of a user who never chose one.
     "default_mail_mode": "often",
     # The date that ``notify.utils.today()`` returns (None: the real date).
     "demo_date": None,
     # Dotted path of a callable that fills an empty database with demo data.
     "demo_builder": None,
+    # Live delivery: Redis URL that all server processes share (None: deliver within one process).
+    "live_redis_url": None,
+    # Live delivery: the Redis publish/subscribe channel (give each site sharing a Redis its own).
+    "live_redis_channel": "notify-live",
+    # Live delivery: dotted path of a Broker class to use instead (None: chosen by live_redis_url).
+    "live_broker": None,
+    # Live delivery: seconds between keep-alive comments on an idle stream.
+    "live_keepalive": 15,
+    # Template that the notify pages extend; it must define the blocks "title" and "content".
+    "base_template": "notify/base.html",
 }
 
 

@@ -19,3 +19,15 @@ class InvalidMessage(NotifyError, ValueError):
 
 class ImproperlyConfigured(NotifyError):
     """Raised when a ``NOTIFY`` setting has a value of the wrong kind."""
+
+
+class InvalidSubscription(NotifyError, ValueError):
+    """Raised when a push subscription sent by a browser is malformed or its endpoint is refused."""
+
+
+class InvalidVapidKey(ImproperlyConfigured, ValueError):
+    """Raised when a VAPID key setting is missing, malformed or does not match its partner."""
+
+
+class NotMailedMode(NotifyError, ValueError):
+    """Raised when asked to e-mail the messages of a mail mode that sends no e-mail (silent, never)."""
