@@ -1,0 +1,57 @@
+"""The live events that pages receive, and their server-sent-events encoding."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+import nh3
+from django.urls import NoReverseMatch, reverse
+
+from ..models import Message
+
+#: Longest body text (in characters) that a live event carries; the page links to the whole message.
+BODY_CHARS = 300
+_SPACES = re.compile(r"\s+")
+
+
+def plain_text(markup: str, limit: int = BODY_CHARS) -> str:
+    """Return the text of an HTML fragment without any markup, shortened to ``limit`` characters."""
+    text = _SPACES.sub(" ", html.unescape(nh3.clean(markup or "", tags=set()))).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def message_url(pk: int) -> str | None:
+    """Return the address of a message's page, or None when the notify URLs are not installed."""
+    try:
+        return reverse("notify:message", args=[pk])
+    except NoReverseMatch:
+        return None
+
+
+def message_event(message: Message, seen: bool | None = None) -> dict[str, Any]:
+    """Return the live event that announces ``message`` (subject and body as plain text)."""
+    if seen is None:
+        seen = message.seen is not None
+    return {
+        "type": "message",
+        "id": message.pk,
+        "subject": plain_text(message.subject, 250),
+        "body": plain_text(message.body),
+        "created": message.created.isoformat() if message.created else None,
+        "url": message_url(message.pk),
+        "broadcast": message.user_id is None,
+        "seen": seen,
+    }
+
+
+def encode(event: dict[str, Any]) -> bytes:
+    """Return ``event`` as one server-sent event; message events carry their id for reconnecting."""
+    lines = []
+    if event.get("type") == "message":
+        lines.append(f"id: {int(event['id'])}")
+    lines.append(f"event: {event.get('type', 'message')}")
+    lines.append("data: " + json.dumps(event, separators=(",", ":")))
+    return ("\n".join(lines) + "\n\n").encode()
