@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from notify.changes import ChangeNotifier, ChangeSet, acting_name
 from notify.choicelists import MessageTypes
 from notify.models import Message
 from notify.requests import ActionRequest
@@ -18,8 +20,8 @@ from notify.users import display_name
 COMMENT = MessageTypes.add_item("comment", gettext_lazy("Comment"))
 
 
-class Group(models.Model):
-    """A group of users who talk to each other."""
+class Group(ChangeNotifier):
+    """A group of users who talk to each other; its members (and its watchers) hear of its changes."""
 
     name = models.CharField(max_length=100, unique=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="chatter_groups")
@@ -29,6 +31,15 @@ class Group(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_change_observers(self, ar: Any = None) -> Any:
+        """Yield the members and the watchers of this group, in one query."""
+        watching = self.get_change_watchers().values("user_id")
+        users = get_user_model()._default_manager.filter(
+            models.Q(chatter_groups=self) | models.Q(pk__in=watching)
+        ).distinct().select_related("notify_preferences").order_by("username")
+        for user in users:
+            yield user, None
 
 
 class Membership(models.Model):
@@ -41,8 +52,10 @@ class Membership(models.Model):
         constraints = [models.UniqueConstraint(fields=["group", "user"], name="chatter_member_once")]
 
 
-class Comment(models.Model):
-    """A comment written in a group; its creation notifies the group's members."""
+class Comment(ChangeNotifier):
+    """A comment written in a group; its creation notifies the group's members, so does an edit."""
+
+    change_watched_fields = ("body",)
 
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -54,6 +67,20 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"Comment #{self.pk}"
+
+    def get_change_owner(self) -> Group:
+        """Tell the group's observers about changes of this comment."""
+        return self.group
+
+    def get_change_subject(self, ar: Any, cw: ChangeSet | None) -> str | None:
+        """Say "{user} modified comment on {group}" (creating a comment notifies through notify_members)."""
+        if cw is None:
+            return None
+        return _("{user} modified comment on {group}").format(user=acting_name(ar), group=self.group)
+
+    def get_change_body(self, ar: Any, cw: ChangeSet | None) -> str:
+        """Return the comment's new text."""
+        return self.body
 
     def notify_members(self, ar: Any = None) -> list[Message]:
         """Notify every member of the group except the author about this comment."""
