@@ -60,6 +60,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notify.context_processors.notify",
             ],
         },
     },
@@ -79,6 +80,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/groups/"
+LOGOUT_REDIRECT_URL = "/login/"
+ABSOLUTE_URL_OVERRIDES = {
+    "chatter.group": lambda group: f"/groups/{group.pk}/",
+    "chatter.comment": lambda comment: f"/groups/{comment.group_id}/#comment-{comment.pk}",
+}
 
 EMAIL_SUBJECT_PREFIX = "[chatter] "
 DEFAULT_FROM_EMAIL = "chatter@localhost"
@@ -87,4 +94,8 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.conso
 NOTIFY = {
     "demo_date": "2024-04-06",
     "demo_builder": "demo.chatter.seed.build",
+    "base_template": "chatter/base.html",
+    # Set NOTIFY_LIVE_REDIS_URL (e.g. redis://127.0.0.1:6379/0) when serving with several processes.
+    "live_redis_url": os.environ.get("NOTIFY_LIVE_REDIS_URL") or None,
+    "live_redis_channel": os.environ.get("NOTIFY_LIVE_REDIS_CHANNEL", "notify-live"),
 }
