@@ -1,0 +1,126 @@
+"""The Jinja2 environment of e-mail templates (``notify/body.eml`` and friends).
+
+Templates are looked up in the ``DIRS`` of every ``TEMPLATES`` backend, then in
+the ``templates/`` directory of every installed app, in ``INSTALLED_APPS``
+order: a project overrides ``notify/body.eml`` by putting its own copy in one
+of its template directories (or in an app listed before ``notify``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from django.apps import apps
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.utils import formats, timezone
+from django.utils.translation import gettext, ngettext, pgettext
+from markupsafe import Markup, escape
+
+from .mail.html import html_to_text, sanitize_html
+
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+
+
+class HtmlBuilder:
+    """Build HTML elements as safe markup: ``E.p("Hi ", E.b(name), class_="greeting")``.
+
+    Text children are escaped, :class:`~markupsafe.Markup` children are kept as
+    they are. A trailing underscore is dropped from attribute names (``class_``)
+    and inner underscores become hyphens (``data_id``); attributes whose value
+    is ``None`` or ``False`` are left out, ``True`` writes the bare name.
+    """
+
+    def element(self, tag: str, *children: Any, **attributes: Any) -> Markup:
+        """Return the element ``tag`` with these children and attributes."""
+        if not tag.isidentifier():
+            raise ValueError(f"{tag!r} is not an HTML tag name")
+        attrs = []
+        for name, value in attributes.items():
+            if value is None or value is False:
+                continue
+            name = name.rstrip("_").replace("_", "-")
+            attrs.append(f" {name}" if value is True else f' {name}="{escape(value)}"')
+        start = f"<{tag}{''.join(attrs)}>"
+        if tag in _VOID:
+            return Markup(start)
+        inner = "".join(str(escape(child)) for child in children if child is not None)
+        return Markup(f"{start}{inner}</{tag}>")
+
+    def raw(self, html: str) -> Markup:
+        """Return ``html`` sanitized (scripts, styles and unknown markup removed) as safe markup."""
+        return Markup(sanitize_html(html))
+
+    def __getattr__(self, tag: str) -> Any:
+        if tag.startswith("_"):
+            raise AttributeError(tag)
+        return functools.partial(self.element, tag)
+
+
+#: The HTML builder that templates know as ``E``.
+E = HtmlBuilder()
+
+
+def rich(html: Any) -> Markup:
+    """Return rich text (a message body) sanitized, as markup a template may insert."""
+    return Markup(sanitize_html(str(html or "")))
+
+
+def plain(html: Any) -> str:
+    """Return rich text as readable plain text."""
+    return html_to_text(str(html or ""))
+
+
+def format_datetime(value: datetime.datetime | None, fmt: str = "DATETIME_FORMAT") -> str:
+    """Return a timestamp in the active time zone and language (``{{ obj.created|datetime }}``)."""
+    if value is None:
+        return ""
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return formats.date_format(value, fmt)
+
+
+def template_dirs() -> list[Path]:
+    """Return the directories searched for e-mail templates, in order."""
+    dirs = [Path(d) for backend in settings.TEMPLATES for d in backend.get("DIRS", [])]
+    for config in apps.get_app_configs():
+        path = Path(config.path) / "templates"
+        if path.is_dir():
+            dirs.append(path)
+    return dirs
+
+
+@functools.cache
+def get_environment() -> jinja2.Environment:
+    """Return the Jinja2 environment of e-mail templates (built once)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs()]),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("eml", "html", "htm", "xml"), default=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext)
+    env.filters.update(rich=rich, plain=plain, datetime=format_datetime)
+    from .runtime import rt
+
+    env.globals.update(E=E, rt=rt, settings=settings)
+    return env
+
+
+def render(template_name: str, context: dict[str, Any]) -> str:
+    """Render the e-mail template ``template_name`` with ``context``."""
+    return get_environment().get_template(template_name).render(context)
+
+
+def _forget(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("TEMPLATES", "INSTALLED_APPS"):
+        get_environment.cache_clear()
+
+
+setting_changed.connect(_forget)

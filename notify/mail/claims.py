@@ -1,0 +1,104 @@
+"""Claim pending messages for one mail run, so that concurrent runs never send a message twice.
+
+A run writes its own token into ``Message.mail_claim`` of the messages it
+takes, in one UPDATE statement, then reads them back by that token. On
+PostgreSQL the statement selects the rows ``FOR UPDATE SKIP LOCKED``, so two
+runs never wait for each other; on SQLite the statement itself is atomic
+(SQLite has one writer at a time). The token starts with the claim's Unix
+time, so a claim left behind by a crashed run expires after
+``NOTIFY['mail_claim_timeout']`` seconds and the messages go out later.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Collection, Iterable
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import Case, F, Q, QuerySet, Subquery, Value, When
+
+from ..conf import notify_settings
+from ..models import Message
+
+CHUNK = 5000
+
+
+def new_token(now: float | None = None) -> str:
+    """Return a fresh claim token: ten digits of Unix time, then 22 random hex digits."""
+    return f"{int(now if now is not None else time.time()):010d}{secrets.token_hex(11)}"
+
+
+def mailable(prefix: str = "") -> Q:
+    """Return a filter for users who can get e-mail: active, with an address (``prefix`` like ``user__``)."""
+    model = get_user_model()
+    q = Q(**{f"{prefix}{model.get_email_field_name()}__gt": ""})
+    if any(f.name == "is_active" for f in model._meta.get_fields()):
+        q &= Q(**{f"{prefix}is_active": True})
+    return q
+
+
+def pending(mode: str) -> QuerySet[Message]:
+    """Return the unsent messages of mail mode ``mode`` that can be e-mailed (claimed or not)."""
+    return Message.objects.filter(mail_mode=mode, sent__isnull=True).filter(Q(user__isnull=True) | mailable("user__"))
+
+
+def unclaimed(now: float | None = None) -> Q:
+    """Return a filter for messages that no live run holds."""
+    cutoff = int(now if now is not None else time.time()) - int(notify_settings.mail_claim_timeout)
+    return Q(mail_claim="") | Q(mail_claim__lt=f"{max(cutoff, 0):010d}")
+
+
+def claim(mode: str, token: str, now: float | None = None) -> int:
+    """Mark the free pending messages of ``mode`` as held by ``token``; return how many."""
+    free = unclaimed(now)
+    candidates = pending(mode).filter(free)
+    if connection.features.has_select_for_update_skip_locked:
+        with transaction.atomic(savepoint=False):
+            locked = candidates.select_for_update(skip_locked=True, of=("self",)).values("pk")
+            return Message.objects.filter(free, pk__in=Subquery(locked)).update(mail_claim=token)
+    return Message.objects.filter(free, pk__in=candidates.values("pk")).update(mail_claim=token)
+
+
+def claimed(token: str) -> QuerySet[Message]:
+    """Return the messages held by ``token`` with their recipients and preferences."""
+    return (Message.objects.filter(mail_claim=token)
+            .select_related("user", "user__notify_preferences", "reply_to_type").order_by("created", "id"))
+
+
+def _chunks(ids: Collection[int]) -> Iterable[list[int]]:
+    ids = sorted(ids)
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start:start + CHUNK]
+
+
+def _sent_values(now: Any, mark_seen: bool) -> dict[str, Any]:
+    values: dict[str, Any] = {"sent": now, "mail_claim": ""}
+    if mark_seen:
+        values["seen"] = Case(When(user__isnull=False, seen__isnull=True, then=Value(now)), default=F("seen"))
+    return values
+
+
+def mark_sent(token: str, ids: Collection[int], now: Any, *, mark_seen: bool = False) -> int:
+    """Mark the messages ``ids`` held by ``token`` as sent (and seen) and free them; return how many."""
+    count = 0
+    for chunk in _chunks(ids):
+        count += Message.objects.filter(mail_claim=token, pk__in=chunk).update(**_sent_values(now, mark_seen))
+    return count
+
+
+def mark_all_sent_except(token: str, keep: Collection[int], now: Any, *, mark_seen: bool = False) -> int:
+    """Mark every message held by ``token`` as sent, except ``keep``; return how many."""
+    if len(keep) > CHUNK:
+        raise ValueError(f"mark_all_sent_except() takes at most {CHUNK} exceptions")
+    qs = Message.objects.filter(mail_claim=token)
+    if keep:
+        qs = qs.exclude(pk__in=list(keep))
+    return qs.update(**_sent_values(now, mark_seen))
+
+
+def release(token: str) -> int:
+    """Free the messages still held by ``token`` (they stay pending); return how many."""
+    return Message.objects.filter(mail_claim=token).update(mail_claim="")
