@@ -15,3 +15,5 @@ class NotifyConfig(AppConfig):
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the checks)
         from .live import receivers  # noqa: F401  (connects live delivery to messages_created)
+        from .push import checks as push_checks  # noqa: F401  (registers the push checks)
+        from .push import receivers as push_receivers  # noqa: F401  (pushes new messages in the background)

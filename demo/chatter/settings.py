@@ -21,6 +21,26 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _vapid_keys() -> dict:
+    """Return the demo's VAPID key pair, generated on first run into a file that git ignores."""
+    import json
+
+    path = BASE_DIR / ".vapid_keys.json"
+    if not path.exists():
+        from notify.push.keys import generate_keys
+
+        keys = generate_keys()
+        tmp = path.with_name(f".vapid_keys.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"vapid_private_key": keys.private_key, "vapid_public_key": keys.public_key}))
+        try:
+            os.link(tmp, path)  # atomic, and the first process to get there wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return json.loads(path.read_text())
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 
@@ -98,4 +118,9 @@ NOTIFY = {
     # Set NOTIFY_LIVE_REDIS_URL (e.g. redis://127.0.0.1:6379/0) when serving with several processes.
     "live_redis_url": os.environ.get("NOTIFY_LIVE_REDIS_URL") or None,
     "live_redis_channel": os.environ.get("NOTIFY_LIVE_REDIS_CHANNEL", "notify-live"),
+    # Desktop notifications with keys of its own; private endpoints only because tests push to 127.0.0.1.
+    "use_push_api": True,
+    **_vapid_keys(),
+    "vapid_admin_email": "mailto:admin@chatter.localhost",
+    "push_allow_private_endpoints": True,
 }

@@ -14,6 +14,7 @@ urlpatterns = [
     path("groups/", views.groups, name="groups"),
     path("groups/<int:pk>/", views.group, name="group"),
     path("notify/", include("notify.urls")),
+    path("notify/push/", include("notify.push.urls")),
     path("admin/", admin.site.urls),
     # The demo serves its own static files, also under uvicorn and with DEBUG off (use a web server in production).
     re_path(r"^static/(?P<path>.*)$", serve, {"insecure": True}),

@@ -1,0 +1,81 @@
+"""The life cycle of push subscriptions: subscribe (again), unsubscribe, forget dead ones."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.db import transaction
+from django.utils import timezone
+
+from ..conf import notify_settings
+from ..exceptions import InvalidSubscription
+from ..models import Subscription
+from ..users import check_user
+from .endpoints import check_endpoint
+from .keys import b64url_decode
+
+_FIELD = Subscription._meta.get_field
+
+
+def _key(keys: Mapping[str, Any], name: str, size: int) -> str:
+    value = keys.get(name)
+    if not isinstance(value, str) or len(value) > _FIELD(name).max_length:
+        raise InvalidSubscription(f"keys.{name} must be a base64url string.")
+    try:
+        raw = b64url_decode(value)
+    except ValueError as exc:
+        raise InvalidSubscription(f"keys.{name} is malformed: {exc}") from None
+    if len(raw) != size:
+        raise InvalidSubscription(f"keys.{name} must hold {size} bytes, it holds {len(raw)}.")
+    if name == "p256dh":
+        try:
+            ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+        except ValueError:
+            raise InvalidSubscription("keys.p256dh is not a P-256 public key.") from None
+    return value
+
+
+def parse_subscription(data: Any) -> dict[str, str]:
+    """Return ``{endpoint, p256dh, auth}`` from a browser's ``PushSubscription.toJSON()``, or raise."""
+    if not isinstance(data, Mapping):
+        raise InvalidSubscription("A subscription must be a JSON object.")
+    endpoint = data.get("endpoint")
+    if not isinstance(endpoint, str) or len(endpoint) > _FIELD("endpoint").max_length:
+        raise InvalidSubscription("endpoint must be a URL of at most 1000 characters.")
+    check_endpoint(endpoint, allow_private=bool(notify_settings.push_allow_private_endpoints))
+    keys = data.get("keys")
+    if not isinstance(keys, Mapping):
+        raise InvalidSubscription("keys must be an object with p256dh and auth.")
+    return {"endpoint": endpoint, "p256dh": _key(keys, "p256dh", 65), "auth": _key(keys, "auth", 16)}
+
+
+def subscribe(user: Any, data: Any, *, user_agent: str = "", lang: str = "") -> Subscription:
+    """Store the subscription for ``user``; an endpoint seen before is updated and moves to ``user``."""
+    check_user(user)
+    fields = parse_subscription(data)
+    endpoint = fields.pop("endpoint")
+    defaults = dict(
+        fields, user=user, user_agent=(user_agent or "")[: _FIELD("user_agent").max_length],
+        lang=(lang or "")[: _FIELD("lang").max_length], failure_count=0,
+    )
+    with transaction.atomic():
+        subscription, created = Subscription.objects.update_or_create(
+            endpoint=endpoint, defaults=defaults, create_defaults=dict(defaults, created=timezone.now()))
+    return subscription
+
+
+def unsubscribe(user: Any, endpoint: str) -> bool:
+    """Delete ``user``'s subscription with this endpoint; return False when they have none such."""
+    check_user(user)
+    deleted, _detail = Subscription.objects.filter(user=user, endpoint=endpoint).delete()
+    return bool(deleted)
+
+
+def forget(subscription_ids: list[int]) -> int:
+    """Delete subscriptions that the push service declared gone (404, 410); return how many."""
+    if not subscription_ids:
+        return 0
+    deleted, _detail = Subscription.objects.filter(pk__in=subscription_ids).delete()
+    return deleted
