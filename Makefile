@@ -4,9 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+PY312 ?= $(shell command -v python3.12 2>/dev/null || ls /root/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -1)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv prep demo test test-sqlite test-pg test-django60 docs lint bench clean
+.PHONY: help venv prep demo test test-sqlite test-pg test-django6 docs lint bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -34,8 +35,8 @@ test-sqlite: test  ## Same as `make test` (Django 5.2 on Python 3.11, the tox en
 test-pg: $(STAMP)  ## Run the whole suite on the local PostgreSQL
 	DATABASE_URL=$(PG_URL) $(PY) -m pytest -q
 
-test-django60: $(STAMP)  ## Run the suite with Django 6.0 on Python 3.12 (the tox env py312-django60)
-	$(VENV)/bin/tox -e py312-django60
+test-django6: $(STAMP)  ## Run the suite with Django 6.x on Python 3.12 (the tox env py312-django6)
+	$(VENV)/bin/tox -e py312-django6 --discover $(PY312)
 
 docs: $(STAMP)  ## Build the Sphinx site with warnings as errors (the tox env docs)
 	$(VENV)/bin/sphinx-build -q -W --keep-going -b html docs docs/_build/html
