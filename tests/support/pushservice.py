@@ -1,0 +1,213 @@
+"""A Web Push service on 127.0.0.1 for tests: checks VAPID, decrypts payloads, answers what it is told.
+
+Each subscriber it hands out has its own key pair and auth secret, like a browser's subscription. For
+each POST it checks the ``Authorization: vapid t=<JWT>,k=<key>`` header (ES256 signature with ``k``, ``k``
+equal to the site's public key when given, ``aud`` equal to the endpoint's origin, ``exp`` in the future
+and at most 24 hours ahead), decrypts the aes128gcm body with the subscriber's private key and auth
+secret and records the JSON payload. The answer is 201 unless the subscriber was given other statuses.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import http_ece
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass
+class Subscriber:
+    """One browser's subscription at this push service."""
+
+    token: str
+    endpoint: str
+    private_key: ec.EllipticCurvePrivateKey
+    auth: bytes
+    statuses: deque = field(default_factory=deque)
+    delay: float = 0.0
+
+    @property
+    def p256dh(self) -> str:
+        return b64url(self.private_key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint))
+
+    def info(self) -> dict[str, Any]:
+        """Return what ``PushSubscription.toJSON()`` would give."""
+        return {"endpoint": self.endpoint, "expirationTime": None,
+                "keys": {"p256dh": self.p256dh, "auth": b64url(self.auth)}}
+
+
+@dataclass
+class Received:
+    """One accepted or refused push request."""
+
+    token: str
+    status: int
+    headers: dict[str, str]
+    payload: Any = None
+    claims: dict[str, Any] | None = None
+    error: str = ""
+
+
+class VapidError(Exception):
+    pass
+
+
+def verify_vapid(header: str, origin: str, expected_key: str | None) -> dict[str, Any]:
+    """Return the JWT claims of a ``vapid t=...,k=...`` header, or raise VapidError saying why not."""
+    scheme, _, params = header.partition(" ")
+    if scheme.lower() != "vapid":
+        raise VapidError(f"scheme {scheme!r} is not vapid")
+    parts = dict(item.strip().split("=", 1) for item in params.split(",") if "=" in item)
+    token, key = parts.get("t"), parts.get("k")
+    if not token or not key:
+        raise VapidError("t or k missing")
+    if expected_key is not None and key != expected_key:
+        raise VapidError("k is not the site's public key")
+    head, body, signature = token.split(".")
+    if json.loads(unb64url(head)) != {"typ": "JWT", "alg": "ES256"}:
+        raise VapidError("JWT header is not ES256")
+    raw = unb64url(signature)
+    if len(raw) != 64:
+        raise VapidError("ES256 signature must be 64 bytes")
+    public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(key))
+    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    try:
+        public.verify(der, f"{head}.{body}".encode(), ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        raise VapidError("bad signature") from None
+    claims = json.loads(unb64url(body))
+    if claims.get("aud") != origin:
+        raise VapidError(f"aud {claims.get('aud')!r} is not {origin!r}")
+    now = time.time()
+    if not now < claims.get("exp", 0) <= now + 86400:
+        raise VapidError(f"exp {claims.get('exp')!r} is not within the next 24 hours")
+    if not str(claims.get("sub", "")).startswith(("mailto:", "https:")):
+        raise VapidError("sub is not a mailto: or https: contact")
+    return claims
+
+
+class PushService:
+    """Serve push endpoints on 127.0.0.1 from a thread; use as a context manager."""
+
+    def __init__(self, vapid_public_key: str | None = None) -> None:
+        self.vapid_public_key = vapid_public_key
+        self.subscribers: dict[str, Subscriber] = {}
+        self.received: list[Received] = []
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler(), bind_and_activate=False)
+        self.server.request_queue_size = 256
+        self.server.daemon_threads = True
+        self.server.server_bind()
+        self.server.server_activate()
+        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
+
+    def __enter__(self) -> PushService:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+    def subscriber(self, *statuses: int, delay: float = 0.0) -> Subscriber:
+        """Create a subscriber that answers ``statuses`` in turn (then 201), each after ``delay`` seconds."""
+        token = secrets.token_urlsafe(12)
+        sub = Subscriber(token, f"{self.origin}/push/{token}", ec.generate_private_key(ec.SECP256R1()),
+                         os.urandom(16), deque(statuses), delay)
+        with self.lock:
+            self.subscribers[token] = sub
+        return sub
+
+    def payloads(self, sub: Subscriber | None = None) -> list[Any]:
+        """Return the decrypted payloads accepted so far (for one subscriber or all)."""
+        with self.lock:
+            return [r.payload for r in self.received
+                    if r.status == 201 and (sub is None or r.token == sub.token)]
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        """Wait until ``count`` requests arrived; return them all."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while len(self.received) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{len(self.received)} of {count} pushes arrived")
+                self.changed.wait(left)
+            return list(self.received)
+
+    def _record(self, received: Received) -> None:
+        with self.changed:
+            self.received.append(received)
+            self.changed.notify_all()
+
+    def _handle(self, path: str, headers: dict[str, str], body: bytes) -> int:
+        token = path.removeprefix("/push/")
+        with self.lock:
+            sub = self.subscribers.get(token)
+            status = (sub.statuses.popleft() if sub.statuses else 201) if sub else 404
+        if sub is None:
+            self._record(Received(token, 404, headers, error="unknown subscriber"))
+            return 404
+        if sub.delay:
+            time.sleep(sub.delay)
+        try:
+            claims = verify_vapid(headers.get("authorization", ""), self.origin, self.vapid_public_key)
+            if headers.get("content-encoding") != "aes128gcm":
+                raise VapidError("content-encoding is not aes128gcm")
+            if "ttl" not in headers:
+                raise VapidError("TTL header missing")
+            if len(body) > 4096:
+                status = 413
+            plain = http_ece.decrypt(body, private_key=sub.private_key, auth_secret=sub.auth, version="aes128gcm")
+        except Exception as exc:  # a refused request is recorded with the reason
+            self._record(Received(token, 400, headers, error=f"{type(exc).__name__}: {exc}"))
+            return 400
+        self._record(Received(token, status, headers, json.loads(plain), claims))
+        return status
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                status = service._handle(self.path, headers, body)
+                self.send_response(status)
+                if status == 429:
+                    self.send_header("Retry-After", "0")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
