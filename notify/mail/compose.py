@@ -66,13 +66,17 @@ def reply_to_address(messages: Sequence[Any]) -> str | None:
         return None
     targets = {(m.reply_to_type_id, m.reply_to_id) for m in messages if m.reply_to_id is not None}
     if len(targets) != 1:
+        reply_address(pattern, "app", "model", 1)
         return None
     msg = next(m for m in messages if m.reply_to_id is not None)
-    content_type = msg.reply_to_type
+    return reply_address(pattern, msg.reply_to_type.app_label, msg.reply_to_type.model, msg.reply_to_id)
+
+
+def reply_address(pattern: str, app_label: str, model: str, pk: Any) -> str:
+    """Return the address that ``pattern`` (the ``mail_reply_to`` setting) gives for one object."""
     try:
-        address = str(pattern).format(app_label=content_type.app_label, model=content_type.model,
-                                      id=msg.reply_to_id)
-    except (KeyError, IndexError, ValueError) as exc:
+        address = str(pattern).format(app_label=app_label, model=model, id=pk)
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
         raise ImproperlyConfigured(
             f"NOTIFY['mail_reply_to'] = {pattern!r} is not a valid pattern ({exc!r}); "
             "use the names {app_label}, {model} and {id}.") from None

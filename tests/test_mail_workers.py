@@ -1,0 +1,62 @@
+"""Several mail workers at the same moment send every e-mail exactly once (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from tests.support.smtpserver import smtp_server  # noqa: F401
+
+WORKERS = 4
+
+
+def test_concurrent_workers_send_each_email_once(transactional_db, smtp_server):
+    from django.contrib.auth import get_user_model
+
+    from notify.mail import send_summary_emails
+    from notify.models import Message
+
+    users = get_user_model().objects.bulk_create(
+        get_user_model()(username=f"w{i:03d}", email=f"w{i:03d}@example.org") for i in range(40))
+    users = list(get_user_model().objects.filter(username__startswith="w"))
+    for n in range(3):
+        Message.emit_notification(None, None, "system", lambda u, m, n=n: (f"#{n}", "<p>x</p>"),
+                                  [(u, "often") for u in users])
+    barrier = threading.Barrier(WORKERS)
+    results, errors = [], []
+
+    def work():
+        try:
+            barrier.wait(timeout=10)
+            results.append(send_summary_emails("often"))
+        except Exception as exc:  # the assertion below shows it
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work) for _ in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert sum(results) == 44
+    got = smtp_server.by_recipient()
+    assert len(got) == 44
+    assert all(len(mails) == 1 for mails in got.values())
+    assert not Message.objects.filter(sent__isnull=True, mail_mode="often").exists()
+    assert not Message.objects.exclude(mail_claim="").exists()
+
+
+def test_postgresql_claims_with_skip_locked(db):
+    from notify.mail import claims
+
+    with CaptureQueriesContext(connection) as ctx:
+        claims.claim("often", claims.new_token())
+    sql = ctx.captured_queries[-1]["sql"]
+    if connection.vendor == "postgresql":
+        assert "FOR UPDATE OF" in sql and "SKIP LOCKED" in sql
+    else:
+        assert sql.startswith("UPDATE") and "SKIP LOCKED" not in sql
