@@ -45,7 +45,7 @@ class PushWorker:
         from .jobs import push_pending
 
         while not self._stop.is_set():
-            if not self._wake.wait(timeout=1.0):
+            if not self._wake.wait(timeout=1.0) or self._stop.is_set():
                 continue
             self._wake.clear()
             try:

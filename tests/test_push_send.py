@@ -1,0 +1,200 @@
+"""Sending pushes to a real push service on 127.0.0.1: VAPID, encryption, retries, the outbox job."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from notify.models import Message, Subscription
+from notify.push.jobs import push_pending
+from notify.push.sender import Push, PushSender
+from notify.push.subscriptions import subscribe
+from notify.push.worker import worker
+from tests.support.pushservice import PushService
+
+FAST = {"push_retry_delay": 0.01, "push_timeout": 2}
+
+
+def notify(**changes):
+    return override_settings(NOTIFY={**settings.NOTIFY, **FAST, **changes})
+
+
+@pytest.fixture
+def service():
+    with PushService(settings.NOTIFY["vapid_public_key"]) as service, notify():
+        yield service
+
+
+def user(name):
+    return get_user_model().objects.get(username=name)
+
+
+def push_to(sub, data=b'{"subject":"hi"}', pk=1):
+    return Push(pk, sub.endpoint, sub.p256dh, b64(sub.auth), data, {"Urgency": "high", "Topic": "t1"})
+
+
+def b64(raw):
+    import base64
+
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def test_pushes_are_signed_encrypted_and_carry_ttl_urgency_topic(service):
+    sub = service.subscriber()
+    [outcome] = PushSender().send([push_to(sub)])
+    assert (outcome.state, outcome.status, outcome.attempts) == ("sent", 201, 1)
+    [received] = service.received
+    assert received.payload == {"subject": "hi"}
+    assert received.claims["aud"] == service.origin and received.claims["sub"] == "mailto:admin@chatter.localhost"
+    assert (received.headers["ttl"], received.headers["urgency"], received.headers["topic"]) == ("86400", "high", "t1")
+
+
+def test_each_push_service_gets_its_own_audience(service):
+    with PushService(settings.NOTIFY["vapid_public_key"]) as other:
+        subs = [service.subscriber(), other.subscriber(), service.subscriber(), other.subscriber()]
+        outcomes = PushSender(workers=1).send([push_to(s, pk=i) for i, s in enumerate(subs)])
+        assert [o.state for o in outcomes] == ["sent"] * 4
+        assert {r.claims["aud"] for r in other.received} == {other.origin}
+    assert {r.claims["aud"] for r in service.received} == {service.origin}
+
+
+def test_statuses_decide_gone_retry_and_failure(service):
+    subs = {
+        "gone404": service.subscriber(404), "gone410": service.subscriber(410),
+        "retry429": service.subscriber(429, 429), "retry500": service.subscriber(500, 503),
+        "retry413": service.subscriber(413), "dead500": service.subscriber(500, 500, 500, 500),
+        "bad400": service.subscriber(400),
+    }
+    outcomes = PushSender().send([push_to(s, pk=i) for i, s in enumerate(subs.values())])
+    result = {name: (o.state, o.status, o.attempts)
+              for name, o in zip(subs, sorted(outcomes, key=lambda o: o.push.subscription_id), strict=True)}
+    assert result == {
+        "gone404": ("gone", 404, 1), "gone410": ("gone", 410, 1), "retry429": ("sent", 201, 3),
+        "retry500": ("sent", 201, 3), "retry413": ("sent", 201, 2), "dead500": ("failed", 500, 3),
+        "bad400": ("failed", 400, 1),
+    }
+
+
+def test_network_errors_are_retried_then_given_up(service):
+    from tests.support.server import free_port
+
+    sub = service.subscriber()
+    dead = Push(1, f"http://127.0.0.1:{free_port()}/push/x", sub.p256dh, b64(sub.auth), b"{}")
+    [outcome] = PushSender().send([dead])
+    assert (outcome.state, outcome.status, outcome.attempts) == ("failed", None, 3)
+    assert "ConnectionError" in outcome.error
+
+
+def test_a_slow_endpoint_does_not_hold_up_the_others(service):
+    slow = service.subscriber(delay=1.5)
+    fast = [service.subscriber() for _ in range(30)]
+    start = time.monotonic()
+    outcomes = PushSender(timeout=0.3, max_attempts=2, workers=4).send(
+        [push_to(slow, pk=0)] + [push_to(s, pk=i + 1) for i, s in enumerate(fast)])
+    elapsed = time.monotonic() - start
+    states = {o.push.subscription_id: o.state for o in outcomes}
+    assert states.pop(0) == "failed" and set(states.values()) == {"sent"} and len(states) == 30
+    assert elapsed < 1.2, elapsed  # two timed-out attempts, not 1.5 s per attempt, and the rest alongside
+
+
+def test_endpoints_on_private_addresses_are_not_contacted_unless_allowed(service):
+    sub = service.subscriber()
+    [outcome] = PushSender(allow_private=False).send([push_to(sub)])
+    assert outcome.state == "failed" and "public internet" in outcome.error
+    assert service.received == []
+
+
+# The outbox job --------------------------------------------------------------------------------------
+
+def comment(author, group, body):
+    from django.db.models import Max
+
+    from demo.chatter.models import Comment, Group
+
+    # An explicit id: the seed gives comments explicit ids, which PostgreSQL's sequence does not know of.
+    pk = Comment.objects.aggregate(top=Max("pk"))["top"] + 1
+    c = Comment.objects.create(pk=pk, group=Group.objects.get(name=group), author=user(author), body=body)
+    return c, c.notify_members()
+
+
+def test_a_comment_reaches_the_push_service_decrypted(db, on_commit, service):
+    sub = service.subscriber()
+    subscribe(user("bert"), sub.info(), user_agent="test")
+    with on_commit():
+        c, messages = comment("andy", "Harry Potter", "<p>Don't <b>panic</b> &amp; bring a towel.</p>")
+    assert Message.objects.filter(pushed__isnull=True).count() > len(messages)  # the seeded ones are old
+    report = push_pending()
+    assert (report.sent, report.failed, report.removed) == (1, 0, 0)
+    [payload] = service.payloads(sub)
+    [message] = messages
+    assert payload == {"subject": "Andy commented on Harry Potter", "body": "Don't panic & bring a towel.",
+                       "url": f"/groups/{c.group_id}/", "id": message.pk}
+    assert not Message.objects.filter(pushed__isnull=True).exists()
+    row = Subscription.objects.get()
+    assert row.last_success is not None and row.failure_count == 0
+    assert push_pending().messages == 0
+
+
+def test_outbox_marks_everything_and_prunes_gone_subscriptions(db, on_commit, service):
+    Message.objects.update(pushed=timezone.now())
+    alive, gone, flaky = service.subscriber(), service.subscriber(410), service.subscriber(500, 500, 500)
+    subscribe(user("bert"), alive.info())
+    subscribe(user("bert"), gone.info())
+    subscribe(user("andy"), flaky.info())
+    with on_commit():
+        comment("chloe", "Harry Potter", "one")  # to andy and bert
+        comment("robin", "Star Trek", "two")  # to chloe, who has no subscription
+    report = push_pending()
+    assert (report.messages, report.sent, report.failed, report.removed) == (3, 1, 1, 1)
+    assert sorted(Subscription.objects.values_list("endpoint", "failure_count")) == sorted(
+        [(alive.endpoint, 0), (flaky.endpoint, 1)])
+    assert not Message.objects.filter(pushed__isnull=True).exists()
+
+
+def test_outbox_queries_do_not_grow_with_messages(db, on_commit, service):
+    Message.objects.update(pushed=timezone.now())
+    subscribe(user("bert"), service.subscriber().info())
+    subscribe(user("andy"), service.subscriber().info())
+
+    def run(n):
+        with on_commit():
+            for i in range(n):
+                comment(["andy", "bert"][i % 2], "Harry Potter", f"comment {i}")
+        with CaptureQueriesContext(connection) as ctx:
+            report = push_pending()
+        assert report.sent == n
+        return len(ctx.captured_queries)
+
+    # select, subscriptions, owners, reply-tos, success, mark, select again (+ savepoints on PostgreSQL)
+    assert run(1) == run(20) <= (11 if connection.vendor == "postgresql" else 7)
+
+
+def test_old_and_seen_messages_are_marked_without_a_push(db, service):
+    subscribe(user("bert"), service.subscriber().info())
+    Message.objects.update(pushed=timezone.now())
+    Message.objects.filter(pk__in=Message.objects.filter(user__username="bert").values("pk")[:2]).update(pushed=None)
+    old = Message.objects.filter(user__username="bert", pushed__isnull=True).first()
+    old.seen = None
+    old.save()
+    report = push_pending()
+    assert (report.messages, report.skipped, report.sent) == (2, 2, 0)
+    assert service.received == []
+
+
+def test_the_background_worker_pushes_after_commit(transactional_db, service):
+    sub = service.subscriber()
+    subscribe(user("bert"), sub.info())
+    Message.objects.update(pushed=timezone.now())
+    _c, messages = comment("andy", "Harry Potter", "<p>Live from the worker</p>")
+    service.wait_for(1, timeout=10)
+    assert worker.wait_idle(10)
+    assert [json.loads(json.dumps(p))["body"] for p in service.payloads(sub)] == ["Live from the worker"]
+    assert Message.objects.get(pk=messages[0].pk).pushed is not None
