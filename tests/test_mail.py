@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from tests.support.smtpserver import SMTPServer, free_port, silent_server, smtp_server, smtp_settings  # noqa: F401
+from tests.support.smtpserver import free_port, smtp_settings
 
 ADDRESSES = ["andy@chatter.localhost", "bert@chatter.localhost", "chloe@chatter.localhost",
              "robin@chatter.localhost"]
@@ -60,8 +60,8 @@ def test_often_run_sends_one_digest_per_user_and_nothing_twice(db, smtp_server):
 
 
 def test_digest_text_is_readable_and_html_sanitized(db, smtp_server):
-    from notify.models import Message
     from notify.mail import send_summary_emails
+    from notify.models import Message
 
     with override_settings(NOTIFY={"site_url": "https://chatter.example"}):
         send_summary_emails("often")

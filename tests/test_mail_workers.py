@@ -7,8 +7,6 @@ import threading
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from tests.support.smtpserver import smtp_server  # noqa: F401
-
 WORKERS = 4
 
 

@@ -49,21 +49,22 @@ class Inbox:
         self.connections = 0
         self.lock = threading.Lock()
 
-    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
-                          responses: list[str]) -> list[str]:
+    async def handle_EHLO(  # noqa: N802 (aiosmtpd's hook name)
+            self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]) -> list[str]:
         with self.lock:
             self.connections += 1
         session.host_name = hostname
         return responses
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
+            self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
         if address in self.refuse:
             return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    async def handle_DATA(  # noqa: N802 (aiosmtpd's hook name)
+            self, server: Any, session: Any, envelope: Any) -> str:
         if self.stall & set(envelope.rcpt_tos):
             await asyncio.sleep(self.stall_seconds)
             return "451 4.3.0 Too slow"
