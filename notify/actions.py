@@ -32,6 +32,13 @@ def unseen_for(user: Any) -> QuerySet[Message]:
     )
 
 
+def _message_pk(message: Message | int | None) -> Any:
+    pk = getattr(message, "pk", message)
+    if pk is None:
+        raise NotifyError("This action needs a message")
+    return pk
+
+
 def _require_user(ar: Any) -> Any:
     user = user_of(ar)
     if user is None:
@@ -59,16 +66,15 @@ class MarkSeen(SeenAction):
     def run(cls, ar: Any, message: Message | int | None = None) -> int:
         """Mark one message as seen; raise ``Message.DoesNotExist`` when not the user's."""
         user = _require_user(ar)
-        pk = getattr(message, "pk", message)
+        pk = _message_pk(message)
         now = timezone.now()
         if Message.objects.filter(pk=pk, user=user).update(seen=now):
             return 1
+        if _see_broadcasts(user, now, pk):
+            return 1
         if not Message.objects.filter(pk=pk, user__isnull=True).exists():
             raise Message.DoesNotExist(f"No message #{pk} for {user}")
-        created = SeenBroadcast.objects.bulk_create(
-            [SeenBroadcast(message_id=pk, user=user, seen=now)], ignore_conflicts=True
-        )
-        return len(created)
+        return 0
 
 
 class MarkAllSeen(SeenAction):
@@ -85,20 +91,23 @@ class MarkAllSeen(SeenAction):
         return count + _see_broadcasts(user, now)
 
 
-def _see_broadcasts(user: Any, now: Any) -> int:
-    """Insert the missing seen-broadcast rows of ``user`` in one ``INSERT ... SELECT``; return how many."""
+def _see_broadcasts(user: Any, now: Any, pk: Any = None) -> int:
+    """Insert the missing seen-broadcast rows of ``user`` (for one broadcast ``pk`` or all) in one statement."""
     connection = connections[router.db_for_write(SeenBroadcast)]
     qn = connection.ops.quote_name
     seen_field = SeenBroadcast._meta.get_field("seen")
     table, messages = qn(SeenBroadcast._meta.db_table), qn(Message._meta.db_table)
     column = {name: qn(SeenBroadcast._meta.get_field(name).column) for name in ("message", "user", "seen")}
-    pk, recipient = qn(Message._meta.pk.column), qn(Message._meta.get_field("user").column)
+    pk_column, recipient = qn(Message._meta.pk.column), qn(Message._meta.get_field("user").column)
     sql = (
         f"INSERT INTO {table} ({column['message']}, {column['user']}, {column['seen']}) "
-        f"SELECT m.{pk}, %s, %s FROM {messages} m WHERE m.{recipient} IS NULL AND NOT EXISTS "
-        f"(SELECT 1 FROM {table} s WHERE s.{column['message']} = m.{pk} AND s.{column['user']} = %s)"
+        f"SELECT m.{pk_column}, %s, %s FROM {messages} m WHERE m.{recipient} IS NULL AND NOT EXISTS "
+        f"(SELECT 1 FROM {table} s WHERE s.{column['message']} = m.{pk_column} AND s.{column['user']} = %s)"
     )
     params = [user.pk, seen_field.get_db_prep_save(now, connection), user.pk]
+    if pk is not None:
+        sql += f" AND m.{pk_column} = %s"
+        params.append(int(pk))
     if connection.vendor in ("sqlite", "postgresql"):
         sql += " ON CONFLICT DO NOTHING"
     with connection.cursor() as cursor:
@@ -115,7 +124,7 @@ class ClearSeen(SeenAction):
     def run(cls, ar: Any, message: Message | int | None = None) -> int:
         """Mark one message as unseen; raise ``Message.DoesNotExist`` when not the user's."""
         user = _require_user(ar)
-        pk = getattr(message, "pk", message)
+        pk = _message_pk(message)
         if Message.objects.filter(pk=pk, user=user).update(seen=None):
             return 1
         if not Message.objects.filter(pk=pk, user__isnull=True).exists():

@@ -87,7 +87,7 @@ def clear_seen_messages(remove_after: Any = _SETTING, keep_unseen: Any = _SETTIN
     while True:
         page = candidates
         if last is not None:
-            page = page.filter(Q(created__gt=last[0]) | Q(created=last[0], pk__gt=last[1]))
+            page = page.filter(Q(created__gte=last[0]) & (Q(created__gt=last[0]) | Q(pk__gt=last[1])))
         rows = list(page.order_by("created", "pk").values_list("created", "pk")[:chunk_size])
         if not rows:
             break
