@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from notify.notifying import NotifyingAction
+from notify.notifying import NotifyingAction, NotifyingView
 from notify.requests import user_of
 
 from .models import Group
@@ -42,6 +43,18 @@ class NotifyMembers(NotifyingAction):
 
 notify_members = NotifyMembers()
 
-#: The page at ``groups/<pk>/notify/``.
-notify_members_view = NotifyMembers.as_view(action=notify_members, model=Group,
-                                            template_name="chatter/group_notify.html")
+
+
+class NotifyMembersView(NotifyingView):
+    """The page at ``groups/<pk>/notify/``: the dialog, then back to the group."""
+
+    action = notify_members
+    model = Group
+    template_name = "chatter/group_notify.html"
+
+    def get_success_url(self) -> str:
+        """Go back to the group's page."""
+        return reverse("group", args=[self.object.pk])
+
+
+notify_members_view = NotifyMembersView.as_view()

@@ -6,6 +6,7 @@ from django.contrib.staticfiles.views import serve
 from django.urls import include, path, re_path
 
 from . import views
+from .notifying import notify_members_view
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -13,6 +14,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("groups/", views.groups, name="groups"),
     path("groups/<int:pk>/", views.group, name="group"),
+    path("groups/<int:pk>/notify/", notify_members_view, name="group-notify"),
     path("notify/", include("notify.urls")),
     path("notify/push/", include("notify.push.urls")),
     path("admin/", admin.site.urls),
