@@ -211,3 +211,39 @@ class PushService:
                 pass
 
         return Handler
+
+
+def serve_in_subprocess(vapid_public_key: str | None, count: int):
+    """Start a push service with ``count`` subscribers in another process; return (process, infos, origin)."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.pushservice", str(count), vapid_public_key or ""],
+        stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
+    origin = process.stdout.readline().strip()
+    infos = [json.loads(process.stdout.readline()) for _ in range(count)]
+    return process, infos, origin
+
+
+def _main(argv: list[str]) -> None:
+    import sys
+
+    count, key = int(argv[0]), argv[1] or None
+    with PushService(key) as service:
+        print(service.origin, flush=True)
+        for _ in range(count):
+            print(json.dumps(service.subscriber().info()))
+        sys.stdout.flush()
+        sys.stdin.read()  # serve until the parent closes stdin
+        statuses: dict[int, int] = {}
+        for received in service.received:
+            statuses[received.status] = statuses.get(received.status, 0) + 1
+        print(json.dumps(statuses), flush=True)
+        print(json.dumps({"cpu": time.process_time()}), file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    import sys
+
+    _main(sys.argv[1:])
