@@ -43,15 +43,16 @@ async function openTarget(url) {
   for (const client of windows) {
     if (new URL(client.url).origin !== self.location.origin) continue;
     try {
-      const focused = await client.focus();
-      return await focused.navigate(href);
+      const navigated = await client.navigate(href);  /* only pages this worker controls */
+      if (!navigated) continue;
+      await navigated.focus().catch(() => null);
+      return navigated;
     } catch (error) {
-      break; /* an uncontrolled page cannot be navigated from here: open a new one */
+      continue;
     }
   }
   return self.clients.openWindow(href);
 }
-self.notifyOpenTarget = openTarget;
 
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
