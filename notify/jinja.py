@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime
 import functools
+import re
+import zoneinfo
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +19,14 @@ import jinja2
 from django.apps import apps
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.utils import formats, timezone
-from django.utils.translation import gettext, ngettext, pgettext
+from django.utils import formats, timezone, translation
+from django.utils.translation import get_language, gettext, ngettext, pgettext
 from markupsafe import Markup, escape
 
+from .conf import notify_settings
 from .mail.html import html_to_text, sanitize_html
 
+_BLOCK_END = re.compile(r"</(?:p|div|li|tr|table|ul|ol|pre|blockquote|h[1-6])>(?!\n)")
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 
 
@@ -67,21 +71,53 @@ E = HtmlBuilder()
 
 def rich(html: Any) -> Markup:
     """Return rich text (a message body) sanitized, as markup a template may insert."""
-    return Markup(sanitize_html(str(html or "")))
+    html = str(html or "")
+    if "<" not in html and "&" not in html:
+        return escape(html)
+    return Markup(_sanitized(html, notify_settings.site_url))
 
 
 def plain(html: Any) -> str:
     """Return rich text as readable plain text."""
-    return html_to_text(str(html or ""))
+    html = str(html or "")
+    if "<" not in html and "&" not in html:
+        return " ".join(html.split())
+    return _plain(html, notify_settings.site_url)
 
 
-def format_datetime(value: datetime.datetime | None, fmt: str = "DATETIME_FORMAT") -> str:
-    """Return a timestamp in the active time zone and language (``{{ obj.created|datetime }}``)."""
+@jinja2.pass_context
+def format_datetime(context: Any, value: datetime.datetime | None, fmt: str = "DATETIME_FORMAT") -> str:
+    """Return a timestamp in the recipient's time zone and language (``{{ obj.created|datetime }}``).
+
+    The time zone and language are those active when the rendering started
+    (``compose_email`` activates the recipient's).
+    """
     if value is None:
         return ""
-    if timezone.is_aware(value):
-        value = timezone.localtime(value)
-    return formats.date_format(value, fmt)
+    tz = context.get("time_zone") or str(timezone.get_current_timezone())
+    language = context.get("language") or get_language()
+    return _formatted(value, fmt, tz, language)
+
+
+# Digests repeat the same bodies and timestamps for many recipients: compute each once.
+@functools.lru_cache(maxsize=2048)
+def _sanitized(html: str, base: str | None) -> str:
+    # A line break after each block keeps lines short: e-mail lines longer than 998
+    # bytes force quoted-printable encoding, which costs time and size.
+    return _BLOCK_END.sub(r"\g<0>\n", sanitize_html(html))
+
+
+@functools.lru_cache(maxsize=2048)
+def _plain(html: str, base: str | None) -> str:
+    return html_to_text(_sanitized(html, base))
+
+
+@functools.lru_cache(maxsize=4096)
+def _formatted(value: datetime.datetime, fmt: str, tz: str, language: str | None) -> str:
+    with translation.override(language):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value, zoneinfo.ZoneInfo(tz))
+        return formats.date_format(value, fmt)
 
 
 def template_dirs() -> list[Path]:
@@ -102,6 +138,7 @@ def get_environment() -> jinja2.Environment:
         autoescape=jinja2.select_autoescape(enabled_extensions=("eml", "html", "htm", "xml"), default=False),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
+        auto_reload=False,
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
     )
@@ -121,6 +158,10 @@ def render(template_name: str, context: dict[str, Any]) -> str:
 def _forget(*, setting: str, **kwargs: Any) -> None:
     if setting in ("TEMPLATES", "INSTALLED_APPS"):
         get_environment.cache_clear()
+    if setting in ("NOTIFY", "USE_TZ", "TIME_ZONE", "DATETIME_FORMAT", "USE_L10N", "LANGUAGE_CODE"):
+        _sanitized.cache_clear()
+        _plain.cache_clear()
+        _formatted.cache_clear()
 
 
 setting_changed.connect(_forget)

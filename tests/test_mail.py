@@ -254,11 +254,13 @@ def test_the_project_can_override_the_templates(db, tmp_path):
 
     (tmp_path / "notify").mkdir()
     (tmp_path / "notify" / "body.eml").write_text("<p>Custom: {{ obj.subject }} for {{ user.username }}</p>")
+    (tmp_path / "notify" / "body.txt").write_text("Custom text: {{ obj.subject }}")
     templates = [dict(settings.TEMPLATES[0], DIRS=[str(tmp_path)])]
     msg = Message.objects.filter(user__username="andy").first()
     with override_settings(TEMPLATES=templates):
         email = compose_email(msg.user, [msg])
-    assert f"Custom: {msg.subject} for andy" in email.body
+    assert f"<p>Custom: {msg.subject} for andy</p>" in email.alternatives[0][0]
+    assert f"Custom text: {msg.subject}" in email.body
     assert "Custom" not in compose_email(msg.user, [msg]).body
 
 
@@ -281,7 +283,7 @@ def test_send_many_messages_in_constant_queries(db):
         mail.outbox = []
         with CaptureQueriesContext(connection) as ctx:
             assert send_summary_emails("daily") == 100
-    assert len(ctx.captured_queries) == 3
+    assert len(ctx.captured_queries) == 4
     assert {m.subject for m in mail.outbox} == {"[chatter] 10 notifications"}
 
 

@@ -3,7 +3,7 @@
 See :doc:`/topics/mail` for how it works and how to run it.
 """
 
-from .compose import compose_email, email_subject, render_html, reply_to_address
+from .compose import compose_email, email_subject, render_html, render_text, reply_to_address
 from .html import html_to_text, sanitize_html
 from .send import (
     pending_emails,
@@ -19,6 +19,7 @@ __all__ = [
     "html_to_text",
     "pending_emails",
     "render_html",
+    "render_text",
     "reply_to_address",
     "sanitize_html",
     "send_pending_emails_daily",

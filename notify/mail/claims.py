@@ -63,9 +63,8 @@ def claim(mode: str, token: str, now: float | None = None) -> int:
 
 
 def claimed(token: str) -> QuerySet[Message]:
-    """Return the messages held by ``token`` with their recipients and preferences."""
-    return (Message.objects.filter(mail_claim=token)
-            .select_related("user", "user__notify_preferences", "reply_to_type").order_by("created", "id"))
+    """Return the messages held by ``token``, oldest first."""
+    return Message.objects.filter(mail_claim=token).select_related("reply_to_type").order_by("created", "id")
 
 
 def _chunks(ids: Collection[int]) -> Iterable[list[int]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import zoneinfo
 from collections.abc import Sequence
 from email.utils import formataddr
@@ -21,7 +22,7 @@ from ..conf import notify_settings
 from ..exceptions import ImproperlyConfigured
 from ..requests import ActionRequest
 from ..users import _cached_preferences, display_name, language_of
-from .html import html_to_text, plain_line
+from .html import plain_line
 
 logger = logging.getLogger("notify.mail")
 
@@ -86,17 +87,34 @@ def reply_address(pattern: str, app_label: str, model: str, pk: Any) -> str:
     return address
 
 
-def render_html(user: Any, messages: Sequence[Any], mode: Any = None) -> str:
-    """Render the HTML document of an e-mail about ``messages`` in the active language and time zone."""
+def _context(user: Any, messages: Sequence[Any], mode: Any) -> dict[str, Any]:
     mode = MailModes.get(mode or messages[0].mail_mode)
-    context = {"user": user, "ar": ActionRequest(user), "messages": list(messages), "mode": str(mode.text),
-               "language": translation.get_language() or settings.LANGUAGE_CODE,
-               "subject": email_subject(messages)}
+    return {"user": user, "ar": ActionRequest(user), "messages": list(messages), "mode": str(mode.text),
+            "language": translation.get_language() or settings.LANGUAGE_CODE, "subject": email_subject(messages),
+            "time_zone": str(timezone.get_current_timezone())}
+
+
+def _render(kind: str, context: dict[str, Any]) -> str:
+    messages = context["messages"]
     if len(messages) == 1:
-        content = jinja.render("notify/body.eml", dict(context, obj=messages[0]))
+        content = jinja.render(f"notify/body.{kind}", dict(context, obj=messages[0]))
     else:
-        content = jinja.render("notify/summary.eml", context)
-    return jinja.render("notify/mail.eml", dict(context, content=Markup(content)))
+        content = jinja.render(f"notify/summary.{kind}", context)
+    return jinja.render(f"notify/mail.{kind}", dict(context, content=Markup(content) if kind == "eml" else content))
+
+
+def render_html(user: Any, messages: Sequence[Any], mode: Any = None) -> str:
+    """Render the HTML part of an e-mail about ``messages`` in the active language and time zone."""
+    return _render("eml", _context(user, messages, mode))
+
+
+def render_text(user: Any, messages: Sequence[Any], mode: Any = None) -> str:
+    """Render the plain-text part of an e-mail about ``messages`` in the active language and time zone."""
+    return _tidy(_render("txt", _context(user, messages, mode)))
+
+
+def _tidy(text: str) -> str:
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in text.splitlines())).strip() + "\n"
 
 
 def compose_email(user: Any, messages: Sequence[Any], *, mode: Any = None, prefs: Any = ...,
@@ -115,11 +133,12 @@ def compose_email(user: Any, messages: Sequence[Any], *, mode: Any = None, prefs
     if prefs is ...:
         prefs = _cached_preferences(user)
     with translation.override(language_of(prefs)), timezone.override(time_zone_of(prefs)):
-        html = render_html(user, messages, mode)
-        subject = email_subject(messages)
+        context = _context(user, messages, mode)
+        html, text = _render("eml", context), _render("txt", context)
+        subject = context["subject"]
     reply_to = reply_to_address(messages)
     email = EmailMultiAlternatives(
-        subject=subject, body=html_to_text(html), to=[formataddr((plain_line(display_name(user)), address))],
+        subject=subject, body=_tidy(text), to=[formataddr((plain_line(display_name(user)), address))],
         reply_to=[reply_to] if reply_to else None, headers=dict(HEADERS), connection=connection,
     )
     email.attach_alternative(html, "text/html")

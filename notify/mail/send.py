@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..choicelists import Choice, MailModes
@@ -54,36 +55,45 @@ class Envelope:
         return sorted(self.personal + self.broadcasts, key=lambda m: (m.created, m.pk))
 
 
-def broadcast_recipients() -> list[Any]:
-    """Return the active users with an e-mail address whose mail mode is not silent or never."""
-    users = get_user_model()._default_manager.filter(claims.mailable()).select_related("notify_preferences")
-    default = notify_settings.default_mail_mode
-    chosen = []
-    for user in users.order_by("pk"):
-        prefs = _cached_preferences(user)
-        if (prefs.mail_mode if prefs is not None else default) not in UNMAILED:
-            chosen.append(user)
-    return chosen
+def wants_broadcasts(user: Any) -> bool:
+    """Tell whether ``user`` gets broadcasts by e-mail (their mail mode is not silent or never)."""
+    prefs = _cached_preferences(user)
+    return (prefs.mail_mode if prefs is not None else notify_settings.default_mail_mode) not in UNMAILED
 
 
-def envelopes(messages: Iterable[Message], recipients: Iterable[Any] = ()) -> list[Envelope]:
-    """Group messages by recipient; broadcasts go into the envelope of every user of ``recipients``."""
+def recipients(messages: list[Message]) -> dict[int, Any]:
+    """Load, in one query, the users that ``messages`` go to, with their preferences.
+
+    When there is a broadcast among the messages, this includes every active
+    user with an e-mail address.
+    """
+    user_ids = {m.user_id for m in messages if m.user_id is not None}
+    wanted = Q(pk__in=user_ids)
+    if any(m.user_id is None for m in messages):
+        wanted |= claims.mailable()
+    users = get_user_model()._default_manager.filter(wanted).select_related("notify_preferences")
+    return {user.pk: user for user in users}
+
+
+def envelopes(messages: Iterable[Message], users: dict[int, Any]) -> list[Envelope]:
+    """Group messages by recipient; broadcasts go to every user of ``users`` who wants them."""
     by_user: dict[int, Envelope] = {}
     broadcasts = []
     for msg in messages:
         if msg.user_id is None:
             broadcasts.append(msg)
-        else:
-            env = by_user.get(msg.user_id)
-            if env is None:
-                env = by_user[msg.user_id] = Envelope(msg.user, _cached_preferences(msg.user))
-            env.personal.append(msg)
+            continue
+        env = by_user.get(msg.user_id)
+        if env is None:
+            user = users[msg.user_id]
+            env = by_user[msg.user_id] = Envelope(user, _cached_preferences(user))
+        msg.user = env.user
+        env.personal.append(msg)
     if broadcasts:
-        for user in recipients:
-            env = by_user.get(user.pk)
-            if env is None:
-                env = by_user[user.pk] = Envelope(user, _cached_preferences(user))
-            env.broadcasts = broadcasts
+        for pk, user in users.items():
+            if email_address(user) and getattr(user, "is_active", True) and wants_broadcasts(user):
+                env = by_user.get(pk) or by_user.setdefault(pk, Envelope(user, _cached_preferences(user)))
+                env.broadcasts = broadcasts
     return [by_user[pk] for pk in sorted(by_user) if email_address(by_user[pk].user)]
 
 
@@ -126,8 +136,9 @@ class MailRun:
         try:
             self.messages = list(claims.claimed(self.token))
             self.broadcasts = [m for m in self.messages if m.user_id is None]
-            self.broadcast_users = broadcast_recipients() if self.broadcasts else []
-            self.deliver(envelopes(self.messages, self.broadcast_users))
+            todo = envelopes(self.messages, recipients(self.messages))
+            self.broadcast_users = [env.user for env in todo if env.broadcasts]
+            self.deliver(todo)
         finally:
             self.finish()
         return self.sent
@@ -236,11 +247,10 @@ def send_summary_emails(mm: Any) -> int:
 def pending_emails(mm: Any) -> list[EmailMultiAlternatives]:
     """Return the e-mails that :func:`send_summary_emails` would send now, without sending or claiming."""
     mode = mailed_mode(mm).value
-    messages = list(claims.pending(mode).filter(claims.unclaimed())
-                    .select_related("user", "user__notify_preferences", "reply_to_type").order_by("created", "id"))
-    recipients = broadcast_recipients() if any(m.user_id is None for m in messages) else []
+    messages = list(claims.pending(mode).filter(claims.unclaimed()).select_related("reply_to_type")
+                    .order_by("created", "id"))
     return [compose_email(env.user, env.messages, mode=mode, prefs=env.prefs)
-            for env in envelopes(messages, recipients)]
+            for env in envelopes(messages, recipients(messages))]
 
 
 def send_pending_emails_often() -> int:
