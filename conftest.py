@@ -102,9 +102,13 @@ def live_server(transactional_db: None) -> Iterator[Any]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Launch Debian's chromium headless through Playwright (skip with the reason when impossible)."""
+    """Launch Debian's chromium headless through Playwright (skip with the reason when impossible).
+
+    Module-scoped: Playwright's sync API keeps an event loop running until it
+    stops, and later tests that call ``asyncio.run`` need it gone.
+    """
     from tests.support.browser import CHROMIUM_ARGS, chromium_path, skip_reason
 
     reason = skip_reason()

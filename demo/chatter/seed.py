@@ -103,7 +103,7 @@ def seed() -> None:
         author = users[AUTHORS[(n - 7) % 4]]
         group = groups[COMMENT_GROUPS[((n - 7) // 7) % 3]]
         created = START + datetime.timedelta(minutes=n, microseconds=250_000 + n)
-        comment = Comment.objects.create(pk=n, group=group, author=author, body=BODIES[n % len(BODIES)],
+        comment = Comment.objects.create(group=group, author=author, body=BODIES[n % len(BODIES)],
                                          created=created)
         if n >= 7:
             comment.notify_members(ActionRequest(author))
