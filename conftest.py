@@ -41,6 +41,7 @@ def _close_page(namespace: dict[str, Any]) -> None:
     from django.db import connections
 
     connections.close_all()
+    _database.dirty = True
 
 
 pytest_collect_file = Sybil(
@@ -62,6 +63,7 @@ def db() -> Iterator[None]:
     """Run the test inside a transaction that is rolled back, on the seeded data."""
     from django.db import transaction
 
+    _database.ensure_clean()
     with transaction.atomic():
         yield
         transaction.set_rollback(True)
@@ -78,6 +80,7 @@ def on_commit() -> Any:
 @pytest.fixture
 def transactional_db() -> Iterator[None]:
     """Let the test commit for real, then restore the seeded database."""
+    _database.ensure_clean()
     yield
     _database.reset()
 

@@ -101,8 +101,16 @@ class SeededDatabase:
 
         return cursor()
 
+    dirty = False
+
+    def ensure_clean(self) -> None:
+        """Reset the working database if something may have committed changes to it."""
+        if self.dirty:
+            self.reset()
+
     def reset(self, close: bool = True) -> None:
         """Put the working database back into the seeded state."""
+        self.dirty = False
         if close:
             from django.db import connections
 
