@@ -110,10 +110,18 @@ ABSOLUTE_URL_OVERRIDES = {
 EMAIL_SUBJECT_PREFIX = "[chatter] "
 DEFAULT_FROM_EMAIL = "chatter@localhost"
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# With EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend the demo sends to a local SMTP server,
+# e.g. `python -m aiosmtpd -n -l 127.0.0.1:8025`.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "8025"))
+EMAIL_TIMEOUT = 10
 
 NOTIFY = {
     "demo_date": "2024-04-06",
     "demo_builder": "demo.chatter.seed.build",
+    # E-mails: absolute links, and a Reply-To address that names the comment a reply answers.
+    "site_url": "http://127.0.0.1:8000",
+    "mail_reply_to": "chatter+{model}-{id}@chatter.localhost",
     "base_template": "chatter/base.html",
     # Set NOTIFY_LIVE_REDIS_URL (e.g. redis://127.0.0.1:6379/0) when serving with several processes.
     "live_redis_url": os.environ.get("NOTIFY_LIVE_REDIS_URL") or None,
