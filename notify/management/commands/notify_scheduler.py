@@ -1,8 +1,13 @@
-"""``manage.py notify_scheduler [--list] [--once]``: run the periodic jobs in the foreground."""
+"""``manage.py notify_scheduler [--list] [--once] [-v 2]``: run the periodic jobs in the foreground.
+
+With ``-v 2`` it logs every mail run (and the other ``notify`` messages) to stderr.
+"""
 
 from __future__ import annotations
 
+import logging
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -24,6 +29,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, list_jobs: bool = False, once: bool = False, **options: Any) -> None:
         """Run the scheduler."""
+        if options.get("verbosity", 1) >= 2 and not logging.getLogger("notify").handlers:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+            logging.getLogger("notify").addHandler(handler)
+            logging.getLogger("notify").setLevel(logging.INFO)
         scheduler = get_scheduler()
         if list_jobs:
             for job in scheduler.jobs:
