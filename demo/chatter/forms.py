@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import nh3
 from django import forms
@@ -17,12 +18,13 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan", "scope"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 MAX_LENGTH = 20_000
+_TAG = re.compile(r"</?[a-zA-Z][^>]*>|<!--")
 
 
 def sanitize(markup: str) -> str:
     """Return rich text that cannot run script: plain text becomes paragraphs, unknown markup goes."""
     markup = markup.strip()
-    if "<" not in markup:
+    if not _TAG.search(markup):
         paragraphs = [p.strip() for p in markup.replace("\r\n", "\n").split("\n\n") if p.strip()]
         markup = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
     return nh3.clean(markup, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES).strip()
