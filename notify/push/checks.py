@@ -10,7 +10,6 @@ from django.core.validators import EmailValidator, URLValidator
 
 from ..conf import notify_settings
 from ..exceptions import InvalidVapidKey
-from .keys import check_pair, load_private_key, load_public_key
 
 _HINT_KEYS = "Run `python manage.py notify_vapid_keys` and put both lines into NOTIFY."
 URGENCIES = ("very-low", "low", "normal", "high")
@@ -60,6 +59,8 @@ def check_push_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.C
     except ImportError:
         errors.append(checks.Error("use_push_api is on but pywebpush is not installed.",
                                    hint="pip install 'django-notify-kit[push]'", id="notify.E010"))
+    from .keys import check_pair, load_private_key, load_public_key  # cryptography loads only when push is on
+
     private, public = notify_settings.vapid_private_key, notify_settings.vapid_public_key
     for key, value, loader, eid in (("vapid_private_key", private, load_private_key, "notify.E011"),
                                     ("vapid_public_key", public, load_public_key, "notify.E012")):
