@@ -2,7 +2,6 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.contrib.staticfiles.views import serve
 from django.urls import include, path, re_path
 
 from . import views
@@ -19,5 +18,5 @@ urlpatterns = [
     path("notify/push/", include("notify.push.urls")),
     path("admin/", admin.site.urls),
     # The demo serves its own static files, also under uvicorn and with DEBUG off (use a web server in production).
-    re_path(r"^static/(?P<path>.*)$", serve, {"insecure": True}),
+    re_path(r"^static/(?P<path>.*)$", views.static_file),
 ]

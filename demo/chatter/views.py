@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles.views import serve
 from django.db import transaction
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
@@ -41,6 +42,19 @@ class LoginView(auth_views.LoginView):
     def get_context_data(self, **kwargs: object) -> dict:
         """Add the demo users and the site's announcements."""
         return {**super().get_context_data(**kwargs), **_login_context()}
+
+
+def static_file(request: HttpRequest, path: str) -> HttpResponse:
+    """Serve a static file in one piece (under ASGI a streamed file would warn); for the demo only."""
+    response = serve(request, path, insecure=True)
+    if response.streaming:
+        whole = HttpResponse(b"".join(response.streaming_content), status=response.status_code)
+        for header in ("Content-Type", "Content-Length", "Last-Modified", "Content-Encoding"):
+            if header in response:
+                whole[header] = response[header]
+        response.close()
+        return whole
+    return response
 
 
 def index(request: HttpRequest) -> HttpResponse:
