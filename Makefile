@@ -24,8 +24,10 @@ prep: $(STAMP)  ## Build the chatter demo database (demo/chatter/chatter.sqlite3
 	rm -f demo/chatter/chatter.sqlite3
 	$(PY) -c "import notify; notify.startup('demo.chatter.settings')"
 
-demo: prep  ## Build the demo database and serve the chatter demo at http://127.0.0.1:8000/
-	$(PY) -m demo runserver 127.0.0.1:8000
+demo: prep  ## Build the demo database and serve the chatter demo at http://127.0.0.1:8000/ with its jobs
+	@echo "Chatter demo: http://127.0.0.1:8000/  users andy, bert, chloe, robin; password 1234. Ctrl+C stops."
+	$(PY) -m demo notify_scheduler & jobs=$$!; trap 'kill $$jobs 2>/dev/null' EXIT INT TERM; \
+	$(VENV)/bin/uvicorn demo.chatter.asgi:application --host 127.0.0.1 --port 8000 --timeout-graceful-shutdown 2
 
 test: $(STAMP)  ## Run the whole suite (tests and doc pages) on SQLite, or on DATABASE_URL when set
 	$(PY) -m pytest -q
