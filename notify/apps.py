@@ -15,5 +15,6 @@ class NotifyConfig(AppConfig):
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the checks)
         from .live import receivers  # noqa: F401  (connects live delivery to messages_created)
+        from .mail import checks as mail_checks  # noqa: F401  (registers the e-mail checks)
         from .push import checks as push_checks  # noqa: F401  (registers the push checks)
         from .push import receivers as push_receivers  # noqa: F401  (pushes new messages in the background)

@@ -145,3 +145,16 @@ def test_tasks_module_imports_without_django_tasks():
     else:
         with pytest.raises(AttributeError, match="django.tasks"):
             tasks.send_pending_emails_often  # noqa: B018
+
+
+def test_system_checks_of_the_mail_settings():
+    from django.conf import settings
+
+    from notify.mail.checks import check_mail_settings
+
+    assert check_mail_settings() == []
+    bad = {**settings.NOTIFY, "mail_reply_to": "reply+{pk}", "mail_daily_at": "7 am", "mail_weekly_day": 7,
+           "mail_often_every": 0, "site_url": "example.org"}
+    with override_settings(NOTIFY=bad):
+        ids = [error.id for error in check_mail_settings()]
+    assert ids == ["notify.E030", "notify.E031", "notify.E032", "notify.E033", "notify.E034"]

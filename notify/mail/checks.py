@@ -1,0 +1,56 @@
+"""System checks of the e-mail settings (ids ``notify.E030`` to ``notify.E034``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core import checks
+
+from ..conf import DEFAULTS
+from ..exceptions import ImproperlyConfigured
+
+
+def _setting(name: str) -> Any:
+    from django.conf import settings
+
+    value = getattr(settings, "NOTIFY", {}) or {}
+    return value.get(name, DEFAULTS[name]) if isinstance(value, dict) else DEFAULTS[name]
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+@checks.register(checks.Tags.compatibility)
+def check_mail_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Check the ``NOTIFY`` keys that concern e-mail and the scheduler."""
+    from ..scheduler import parse_time
+    from .compose import reply_address
+
+    errors: list[checks.CheckMessage] = []
+    pattern = _setting("mail_reply_to")
+    if pattern is not None:
+        try:
+            reply_address(pattern, "app", "model", 1)
+        except ImproperlyConfigured as exc:
+            errors.append(checks.Error(str(exc), hint="For example 'reply+{model}-{id}@example.org'.",
+                                       id="notify.E030"))
+    for name in ("mail_daily_at", "mail_weekly_at"):
+        try:
+            parse_time(_setting(name))
+        except ImproperlyConfigured:
+            errors.append(checks.Error(f"NOTIFY[{name!r}] is {_setting(name)!r}, which is not a time of day.",
+                                       hint="Write it like '07:00'.", id="notify.E031"))
+    day = _setting("mail_weekly_day")
+    if isinstance(day, bool) or day not in range(7):
+        errors.append(checks.Error(f"NOTIFY['mail_weekly_day'] is {day!r}, not a weekday number.",
+                                   hint="Use 0 for Monday to 6 for Sunday.", id="notify.E032"))
+    for name in ("mail_often_every", "mail_claim_timeout", "mail_timeout"):
+        if not _positive(_setting(name)):
+            errors.append(checks.Error(f"NOTIFY[{name!r}] is {_setting(name)!r}, not a positive number of seconds.",
+                                       hint=f"The default is {DEFAULTS[name]!r}.", id="notify.E033"))
+    site_url = _setting("site_url")
+    if site_url is not None and not str(site_url).startswith(("http://", "https://")):
+        errors.append(checks.Error(f"NOTIFY['site_url'] is {site_url!r}, not an http(s) URL.",
+                                   hint="For example 'https://example.org'.", id="notify.E034"))
+    return errors
