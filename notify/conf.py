@@ -54,6 +54,10 @@ DEFAULTS: dict[str, Any] = {
     "push_workers": 8,
     # Push new messages from a background thread of the web process (else only push_pending()).
     "push_background": True,
+    # Seconds between two runs of the push outbox job, which pushes what the background thread missed.
+    "push_pending_every": 30,
+    # Time of day of the scheduler's daily clear_seen_messages() run.
+    "cleanup_at": "03:30",
     # The mail mode of a user who never chose one.
     "default_mail_mode": "often",
     # The date that ``notify.utils.today()`` returns (None: the real date).

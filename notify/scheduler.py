@@ -197,17 +197,29 @@ def add_mail_jobs(scheduler: Scheduler) -> None:
                        weekday=int(notify_settings.mail_weekly_day))
 
 
+def add_default_jobs(scheduler: Scheduler) -> None:
+    """Register the e-mail runs, the push outbox (when push is on) and the daily cleanup."""
+    add_mail_jobs(scheduler)
+    if notify_settings.use_push_api:
+        from .push.jobs import push_pending
+
+        scheduler.register("push-outbox", push_pending, every=float(notify_settings.push_pending_every))
+    from .cleanup import clear_seen_messages
+
+    scheduler.register("cleanup", clear_seen_messages, at=notify_settings.cleanup_at)
+
+
 _default: Scheduler | None = None
 _default_lock = threading.Lock()
 
 
 def get_scheduler() -> Scheduler:
-    """Return the process's scheduler, with the e-mail jobs registered."""
+    """Return the process's scheduler, with the default jobs registered."""
     global _default
     with _default_lock:
         if _default is None:
             scheduler = Scheduler()
-            add_mail_jobs(scheduler)
+            add_default_jobs(scheduler)
             _default = scheduler
         return _default
 
