@@ -32,7 +32,9 @@ def test_notify_the_members_of_a_group(live_server, browser):
     andy = _page_as(browser, base, "andy")
     bert = _page_as(browser, base, "bert")
     try:
-        andy.goto(f"{base}/groups/{pk}/notify/", wait_until="domcontentloaded")
+        andy.goto(f"{base}/groups/{pk}/", wait_until="domcontentloaded")
+        andy.click("text=Notify the members")
+        andy.wait_for_url(f"{base}/groups/{pk}/notify/")
         assert andy.input_value("input[name=notify_subject]") == "News from Harry Potter"
         assert andy.is_visible("text=Don't notify others")
         andy.fill("input[name=notify_subject]", "Reading night")
