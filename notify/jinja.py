@@ -20,7 +20,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils import formats, timezone, translation
-from django.utils.translation import get_language, gettext, ngettext, pgettext
+from django.utils.translation import get_language, gettext, gettext_noop, ngettext, ngettext_lazy, pgettext
 from markupsafe import Markup, escape
 
 from .conf import notify_settings
@@ -67,6 +67,12 @@ class HtmlBuilder:
 
 #: The HTML builder that templates know as ``E``.
 E = HtmlBuilder()
+
+# makemessages does not read Jinja templates; these marks put their strings into the catalogs.
+_TEMPLATE_STRINGS = (
+    gettext_noop('You get this e-mail because your notification mode is "%(mode)s".'),
+    ngettext_lazy("You have %(num)d new notification.", "You have %(num)d new notifications.", "num"),
+)
 
 
 def rich(html: Any) -> Markup:
