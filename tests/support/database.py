@@ -114,6 +114,9 @@ class SeededDatabase:
         if close:
             from django.db import connections
 
+            from notify.push.worker import worker
+
+            worker.wait_idle(10)  # the background pusher must not write while the file is replaced
             connections.close_all()
         if self.vendor == "sqlite":
             for suffix in ("-wal", "-shm", "-journal"):
