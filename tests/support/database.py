@@ -38,6 +38,16 @@ def _build(url: str) -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env)
 
 
+def _quiesce() -> None:
+    """Wait for the background pusher (it must not write while the database is replaced) and disconnect."""
+    from django.db import connections
+
+    from notify.push.worker import worker
+
+    worker.wait_idle(10)
+    connections.close_all()
+
+
 class SeededDatabase:
     """Build the template once and reset the working database from it."""
 
@@ -112,12 +122,7 @@ class SeededDatabase:
         """Put the working database back into the seeded state."""
         self.dirty = False
         if close:
-            from django.db import connections
-
-            from notify.push.worker import worker
-
-            worker.wait_idle(10)  # the background pusher must not write while the file is replaced
-            connections.close_all()
+            _quiesce()
         if self.vendor == "sqlite":
             for suffix in ("-wal", "-shm", "-journal"):
                 Path(f"{self.work}{suffix}").unlink(missing_ok=True)
@@ -129,9 +134,7 @@ class SeededDatabase:
 
     def drop(self) -> None:
         """Remove the working database."""
-        from django.db import connections
-
-        connections.close_all()
+        _quiesce()
         if self.vendor == "sqlite":
             Path(self.work).unlink(missing_ok=True)
         else:
