@@ -35,7 +35,7 @@ def check_mail_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.C
         except ImproperlyConfigured as exc:
             errors.append(checks.Error(str(exc), hint="For example 'reply+{model}-{id}@example.org'.",
                                        id="notify.E030"))
-    for name in ("mail_daily_at", "mail_weekly_at"):
+    for name in ("mail_daily_at", "mail_weekly_at", "cleanup_at"):
         try:
             parse_time(_setting(name))
         except ImproperlyConfigured:

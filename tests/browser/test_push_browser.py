@@ -40,24 +40,6 @@ FAKE_PUSH_MANAGER = """
 """
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """Launch chromium for this module only: Playwright's event loop must be gone before later tests."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.support.browser import CHROMIUM_ARGS, chromium_path, skip_reason
-
-    reason = skip_reason()
-    if reason:
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def session_cookie(username):
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(get_user_model().objects.get(username=username))
