@@ -61,9 +61,13 @@ pytest_collect_file = Sybil(
 @pytest.fixture
 def db() -> Iterator[None]:
     """Run the test inside a transaction that is rolled back, on the seeded data."""
-    from django.db import transaction
+    from django.db import connections, transaction
 
     _database.ensure_clean()
+    # Start on a new connection: one opened before a reset may point at a dropped
+    # PostgreSQL database (a reset that ran while Playwright's event loop was
+    # alive saw asgiref's per-context connections, not this one).
+    connections.close_all()
     with transaction.atomic():
         yield
         transaction.set_rollback(True)
@@ -80,7 +84,10 @@ def on_commit() -> Any:
 @pytest.fixture
 def transactional_db() -> Iterator[None]:
     """Let the test commit for real, then restore the seeded database."""
+    from django.db import connections
+
     _database.ensure_clean()
+    connections.close_all()
     yield
     _database.reset()
 

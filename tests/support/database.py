@@ -112,28 +112,15 @@ class SeededDatabase:
         return cursor()
 
     dirty = False
-    generation = 0
-    _connected_generation = 0
 
     def ensure_clean(self) -> None:
-        """Reset the working database if something may have committed changes to it.
-
-        Also drop a connection opened before the last reset: a reset that ran
-        while Playwright's event loop was running saw asgiref's per-context
-        connections, not the thread's, and could not close them.
-        """
+        """Reset the working database if something may have committed changes to it."""
         if self.dirty:
             self.reset()
-        if self._connected_generation != self.generation:
-            from django.db import connections
-
-            connections.close_all()
-            self._connected_generation = self.generation
 
     def reset(self, close: bool = True) -> None:
         """Put the working database back into the seeded state."""
         self.dirty = False
-        self.generation += 1
         if close:
             _quiesce()
         if self.vendor == "sqlite":
