@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
-import tabulate as _tabulate
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,12 +16,18 @@ from .exceptions import NotifyError
 from .models import Message
 from .users import display_name
 
-_LINE = _tabulate.Line("", "=", " ", "")
-_FORMAT = _tabulate.TableFormat(
-    lineabove=_LINE, linebelowheader=_tabulate.Line("", "-", " ", ""), linebetweenrows=None,
-    linebelow=_LINE, headerrow=_tabulate.DataRow("", " ", ""), datarow=_tabulate.DataRow("", " ", ""),
-    padding=1, with_header_hide=None,
-)
+
+@functools.cache
+def _table_format() -> Any:
+    """Return tabulate's format for ``=`` borders and a ``-`` line under the header."""
+    import tabulate  # imported on first use: it costs start-up time and pulls in wcwidth
+
+    line = tabulate.Line("", "=", " ", "")
+    return tabulate.TableFormat(
+        lineabove=line, linebelowheader=tabulate.Line("", "-", " ", ""), linebetweenrows=None,
+        linebelow=line, headerrow=tabulate.DataRow("", " ", ""), datarow=tabulate.DataRow("", " ", ""),
+        padding=1, with_header_hide=None,
+    )
 
 
 def format_cell(value: Any) -> str:
@@ -40,12 +46,14 @@ def format_cell(value: Any) -> str:
 def render(headers: list[str], rows: Iterable[list[Any]]) -> str:
     """Return rows as a text table with ``=`` borders and a ``-`` line under the header."""
     cells = [[format_cell(v) for v in row] for row in rows]
-    old = _tabulate.MIN_PADDING
-    _tabulate.MIN_PADDING = 0
+    import tabulate
+
+    old = tabulate.MIN_PADDING
+    tabulate.MIN_PADDING = 0
     try:
-        text = _tabulate.tabulate(cells, headers=headers, tablefmt=_FORMAT, disable_numparse=True)
+        text = tabulate.tabulate(cells, headers=headers, tablefmt=_table_format(), disable_numparse=True)
     finally:
-        _tabulate.MIN_PADDING = old
+        tabulate.MIN_PADDING = old
     return "\n".join(line.rstrip() for line in text.splitlines())
 
 

@@ -1,29 +1,34 @@
 """E-mail notifications: one e-mail per user per mail mode, sent by scheduled jobs.
 
-See :doc:`/topics/mail` for how it works and how to run it.
+See :doc:`/topics/mail` for how it works and how to run it. The names below
+load their module on first use, so that start-up does not pay for Jinja.
 """
 
-from .compose import compose_email, email_subject, render_html, render_text, reply_to_address
-from .html import html_to_text, sanitize_html
-from .send import (
-    pending_emails,
-    send_pending_emails_daily,
-    send_pending_emails_often,
-    send_pending_emails_weekly,
-    send_summary_emails,
-)
+from __future__ import annotations
 
-__all__ = [
-    "compose_email",
-    "email_subject",
-    "html_to_text",
-    "pending_emails",
-    "render_html",
-    "render_text",
-    "reply_to_address",
-    "sanitize_html",
-    "send_pending_emails_daily",
-    "send_pending_emails_often",
-    "send_pending_emails_weekly",
-    "send_summary_emails",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "compose_email": "compose",
+    "email_subject": "compose",
+    "render_html": "compose",
+    "render_text": "compose",
+    "reply_to_address": "compose",
+    "html_to_text": "html",
+    "sanitize_html": "html",
+    "pending_emails": "send",
+    "send_pending_emails_daily": "send",
+    "send_pending_emails_often": "send",
+    "send_pending_emails_weekly": "send",
+    "send_summary_emails": "send",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = sorted(_EXPORTS)
