@@ -17,7 +17,7 @@ from .conf import notify_settings
 from .exceptions import InvalidMessage
 from .models import Message, MsgFunc, Preferences
 from .requests import user_of
-from .signals import messages_created
+from .signals import announce
 from .users import check_user
 
 SUBJECT_MAX = Message._meta.get_field("subject").max_length
@@ -106,7 +106,7 @@ def emit_notification(ar: Any, owner: models.Model | None, message_type: Any, ms
         ids = insert_rows(Message, _ROW_FIELDS, rows, common)
         messages = _build(ids, rows, users, common)
         if messages:
-            transaction.on_commit(lambda: messages_created.send(sender=Message, messages=messages))
+            transaction.on_commit(lambda: announce(Message, messages))
     return messages
 
 
@@ -145,5 +145,5 @@ def create_message(user: Any, owner: models.Model | None = None, **kwargs: Any) 
             return None
     with transaction.atomic():
         msg = Message.objects.create(user=user, owner=owner, **kwargs)
-        transaction.on_commit(lambda: messages_created.send(sender=Message, messages=[msg]))
+        transaction.on_commit(lambda: announce(Message, [msg]))
     return msg
