@@ -108,17 +108,17 @@ def test_private_endpoints_need_the_setting():
 
 
 def test_guarded_connection_refuses_private_addresses_before_sending():
-    import requests
+    import urllib3
 
-    from notify.push.endpoints import GuardedAdapter
+    from notify.push.endpoints import guarded_pool_manager
 
     with PushService() as service:
-        session = requests.Session()
-        session.mount("http://", GuardedAdapter(allow_private=False))
-        with pytest.raises(requests.ConnectionError, match=REFUSED_MARK):
-            session.post(f"{service.origin}/push/x", data=b"x", timeout=2)
-        session.mount("http://", GuardedAdapter(allow_private=True))
-        assert session.post(f"{service.origin}/push/unknown", data=b"x", timeout=2).status_code == 404
+        guarded = guarded_pool_manager(allow_private=False)
+        with pytest.raises(urllib3.exceptions.ProtocolError, match=REFUSED_MARK):
+            guarded.request("POST", f"{service.origin}/push/x", body=b"x", timeout=2, retries=False)
+        allowed = guarded_pool_manager(allow_private=True)
+        response = allowed.request("POST", f"{service.origin}/push/unknown", body=b"x", timeout=2, retries=False)
+        assert response.status == 404
         assert [r.error for r in service.received] == ["unknown subscriber"]
 
 

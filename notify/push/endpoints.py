@@ -6,7 +6,7 @@ private network (server-side request forgery). Two layers keep that from happeni
 
 - :func:`check_endpoint` looks at the URL when a subscription arrives: https only, no credentials,
   no IP literal or well-known local name outside the public internet.
-- :class:`GuardedAdapter` checks the address that a connection actually reaches, right after the TCP
+- :func:`guarded_pool_manager` checks the address that a connection actually reaches, right after the TCP
   connect and before anything is sent, so a public name that resolves to a private address (DNS
   rebinding) is refused too.
 
@@ -21,9 +21,9 @@ import socket
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.poolmanager import PoolManager
 
 from ..exceptions import InvalidSubscription
 
@@ -70,7 +70,7 @@ def check_endpoint(url: str, allow_private: bool = False) -> str:
     return url
 
 
-#: Part of the error message of a refused connection (requests wraps the exception in its own).
+#: Part of the error message of a refused connection (urllib3 may wrap the exception in its own).
 REFUSED_MARK = "refusing to send a push to the non-public address"
 
 
@@ -105,14 +105,8 @@ def _pool_classes(allow_private: bool) -> dict[str, type]:
     return {"http": GuardedHTTPPool, "https": GuardedHTTPSPool}
 
 
-class GuardedAdapter(HTTPAdapter):
-    """A requests transport adapter that only connects to addresses :func:`check_endpoint` would accept."""
-
-    def __init__(self, allow_private: bool = False, **kwargs) -> None:
-        self.allow_private = allow_private
-        super().__init__(**kwargs)
-
-    def init_poolmanager(self, *args, **kwargs) -> None:
-        """Make the pool manager build guarded connections."""
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _pool_classes(self.allow_private)
+def guarded_pool_manager(allow_private: bool = False, maxsize: int = 8) -> PoolManager:
+    """Return a urllib3 pool manager whose connections only reach addresses :func:`check_endpoint` accepts."""
+    manager = PoolManager(num_pools=32, maxsize=maxsize, block=False)
+    manager.pool_classes_by_scheme = _pool_classes(allow_private)
+    return manager

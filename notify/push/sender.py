@@ -1,22 +1,28 @@
-"""Send many pushes at once: bounded retries, timeouts, reused connections, no endpoint holds up the rest."""
+"""Send many pushes at once: bounded retries, timeouts, reused connections, no endpoint holds up the rest.
+
+pywebpush encrypts each payload (its public ``WebPusher.encode``); the request
+itself goes through urllib3 directly, because ``requests`` spent two thirds
+of the sender's CPU time per push on preparing and merging settings.
+"""
 
 from __future__ import annotations
 
 import heapq
 import itertools
 import logging
-import queue
+import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
-import requests
-from pywebpush import WebPushException, webpush
+import urllib3
+from pywebpush import WebPusher
 
 from ..conf import notify_settings
-from .endpoints import REFUSED_MARK, GuardedAdapter, check_endpoint
+from .endpoints import REFUSED_MARK, check_endpoint, guarded_pool_manager
 from .keys import vapid_signer
 
 logger = logging.getLogger(__name__)
@@ -27,6 +33,10 @@ RETRY_STATUSES = frozenset({413, 429})
 GONE_STATUSES = frozenset({404, 410})
 #: Longest wait before a retry, whatever a Retry-After header asks for.
 MAX_RETRY_WAIT = 60.0
+#: How long a signed VAPID token is valid (RFC 8292 allows up to 24 hours) and reused for one push service.
+TOKEN_LIFETIME = 12 * 3600
+#: A cached token is signed again when it has less than this many seconds left.
+TOKEN_MARGIN = 3600
 
 
 @dataclass
@@ -86,27 +96,31 @@ class PushSender:
         self.retry_delay = float(s.push_retry_delay if retry_delay is None else retry_delay)
         self.workers = max(1, int(s.push_workers if workers is None else workers))
         self.allow_private = bool(s.push_allow_private_endpoints if allow_private is None else allow_private)
-        self._sessions: queue.SimpleQueue[requests.Session] = queue.SimpleQueue()
+        self._pool = guarded_pool_manager(self.allow_private, maxsize=self.workers)
+        self._tokens: dict[str, tuple[float, dict[str, str]]] = {}
+        self._tokens_lock = threading.Lock()
 
-    def _session(self) -> requests.Session:
-        try:
-            return self._sessions.get_nowait()
-        except queue.Empty:
-            session = requests.Session()
-            session.trust_env = False
-            session.max_redirects = 0
-            adapter = GuardedAdapter(self.allow_private, pool_connections=4, pool_maxsize=4)
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-            return session
+    def vapid_headers(self, endpoint: str) -> dict[str, str]:
+        """Return the VAPID ``Authorization`` header for the push service of ``endpoint``.
+
+        One token is signed per push service (its ``aud`` is the service's origin)
+        and reused until it nears its expiry: signing costs more than encrypting.
+        Each signature gets a claims dict of its own.
+        """
+        parts = urlsplit(endpoint)
+        audience = f"{parts.scheme}://{parts.netloc}"
+        now = time.time()
+        with self._tokens_lock:
+            cached = self._tokens.get(audience)
+            if cached is None or cached[0] - now < TOKEN_MARGIN:
+                expires = int(now) + TOKEN_LIFETIME
+                headers = self.signer.sign({"sub": self.admin, "aud": audience, "exp": expires})
+                cached = self._tokens[audience] = (expires, dict(headers))
+        return dict(cached[1])
 
     def close(self) -> None:
         """Close the pooled connections."""
-        while True:
-            try:
-                self._sessions.get_nowait().close()
-            except queue.Empty:
-                return
+        self._pool.clear()
 
     def attempt(self, push: Push) -> _Attempt:
         """Send one push once and report the status; never raise for network trouble."""
@@ -115,27 +129,24 @@ class PushSender:
         except ValueError as exc:
             return _Attempt(None, str(exc))
         info = {"endpoint": push.endpoint, "keys": {"p256dh": push.p256dh, "auth": push.auth}}
-        session = self._session()
         try:
-            # A fresh claims dict every time: pywebpush writes the endpoint's "aud" into it.
-            response = webpush(info, push.data, vapid_private_key=self.signer, vapid_claims={"sub": self.admin},
-                               ttl=self.ttl, headers=dict(push.headers), timeout=self.timeout,
-                               requests_session=session)
-            return _Attempt(response.status_code)
-        except WebPushException as exc:
-            response = exc.response
-            status = None if response is None else response.status_code
-            return _Attempt(status, f"HTTP {status}" if status else str(exc), _retry_after(response))
-        except requests.TooManyRedirects:
-            return _Attempt(None, "the push service redirected")
-        except (requests.RequestException, OSError) as exc:
+            body = WebPusher(info).encode(push.data, content_encoding="aes128gcm")["body"]
+            headers = {**push.headers, **self.vapid_headers(push.endpoint), "TTL": str(self.ttl),
+                       "Content-Encoding": "aes128gcm", "Content-Type": "application/octet-stream"}
+            response = self._pool.request("POST", push.endpoint, body=body, headers=headers, retries=False,
+                                          redirect=False, timeout=urllib3.Timeout(total=self.timeout))
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
             message = f"{type(exc).__name__}: {exc}"
             return _Attempt(None, message, network=REFUSED_MARK not in message)
         except Exception as exc:  # a malformed stored key must not stop the other pushes
             logger.exception("push to %s could not be prepared", push.endpoint[:60])
             return _Attempt(None, f"{type(exc).__name__}: {exc}")
-        finally:
-            self._sessions.put(session)
+        status = response.status
+        if 300 <= status < 400:
+            return _Attempt(status, "the push service redirected")
+        if status > 202:
+            return _Attempt(status, f"HTTP {status}", _retry_after(response))
+        return _Attempt(status)
 
     def _verdict(self, result: _Attempt, attempts: int) -> tuple[str, float | None]:
         status = result.status
