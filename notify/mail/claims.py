@@ -3,8 +3,10 @@
 A run writes its own token into ``Message.mail_claim`` of the messages it
 takes, in one UPDATE statement, then reads them back by that token. On
 PostgreSQL the statement selects the rows ``FOR UPDATE SKIP LOCKED``, so two
-runs never wait for each other; on SQLite the statement itself is atomic
-(SQLite has one writer at a time). The token starts with the claim's Unix
+runs never wait for each other's rows, and an advisory lock lets the claim
+statements of one mail mode take turns, so that a run takes all of a user's
+pending messages or none; on SQLite the statement itself is atomic (SQLite
+has one writer at a time). The token starts with the claim's Unix
 time, so a claim left behind by a crashed run expires after
 ``NOTIFY['mail_claim_timeout']`` seconds and the messages go out later.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 import time
+import zlib
 from collections.abc import Collection, Iterable
 from typing import Any
 
@@ -57,9 +60,19 @@ def claim(mode: str, token: str, now: float | None = None) -> int:
     candidates = pending(mode).filter(free)
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic(savepoint=False):
+            if connection.vendor == "postgresql":
+                # Claims of one mode take turns (for the few milliseconds of this statement), so
+                # that concurrent runs do not split one user's messages between two e-mails.
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(mode)])
             locked = candidates.select_for_update(skip_locked=True, of=("self",)).values("pk")
             return Message.objects.filter(free, pk__in=Subquery(locked)).update(mail_claim=token)
     return Message.objects.filter(free, pk__in=candidates.values("pk")).update(mail_claim=token)
+
+
+def _lock_key(mode: str) -> int:
+    """Return the PostgreSQL advisory lock number of the claims of ``mode``."""
+    return zlib.crc32(f"notify.mail.claim.{mode}".encode())
 
 
 def claimed(token: str) -> QuerySet[Message]:
