@@ -16,8 +16,9 @@ from notify.models import Message, Subscription
 from notify.push.checks import check_push_settings
 from notify.push.endpoints import REFUSED_MARK, check_endpoint
 from notify.push.keys import check_pair, generate_keys
-from notify.push.payload import PAYLOAD_LIMIT, build_payload, html_to_text
+from notify.push.payload import PAYLOAD_LIMIT, build_payload
 from notify.push.subscriptions import subscribe, unsubscribe
+from notify.text import html_to_text
 from tests.support.pushservice import PushService
 
 
@@ -128,7 +129,7 @@ def test_rich_html_becomes_plain_text():
     html = ("<p>Hello <b>world</b> &amp; friends</p><table><tr><td>a</td><td>b</td></tr></table>"
             "<ul><li>one</li><li>two</li></ul><script>alert(1)</script><style>p{}</style>"
             "<p style='margin:0'>Größe &lt;3&nbsp;ok</p>")
-    assert html_to_text(html) == "Hello world & friends\na b\none\ntwo\nGröße <3 ok"
+    assert html_to_text(html) == "Hello world & friends\n\na | b\n\n- one\n- two\n\nGröße <3 ok"
     assert html_to_text("Tom & Jerry <3") == "Tom & Jerry <3"
     assert html_to_text("&amp;lt;") == "&lt;"
 

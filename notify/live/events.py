@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from typing import Any
 
-import nh3
 from django.urls import NoReverseMatch, reverse
 
 from ..models import Message
+from ..text import plain_line
 
 #: Longest body text (in characters) that a live event carries; the page links to the whole message.
 BODY_CHARS = 300
-_SPACES = re.compile(r"\s+")
 
 
 def plain_text(markup: str, limit: int = BODY_CHARS) -> str:
-    """Return the text of an HTML fragment without any markup, shortened to ``limit`` characters."""
-    text = _SPACES.sub(" ", html.unescape(nh3.clean(markup or "", tags=set()))).strip()
+    """Return the text of an HTML fragment on one line, without any markup, shortened to ``limit`` characters."""
+    text = plain_line(markup or "")
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

@@ -3,64 +3,15 @@
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
-from html.parser import HTMLParser
 from typing import Any
+
+from ..text import html_to_text
 
 #: Push services accept 4096 bytes of encrypted record; aes128gcm adds an 86-byte header,
 #: a 16-byte tag and one padding delimiter byte, which leaves this much for the JSON.
 PAYLOAD_LIMIT = 4096 - 86 - 16 - 1
 ELLIPSIS = "…"
-
-_BLOCKS = {"address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "footer",
-           "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre",
-           "section", "table", "tr", "ul"}
-_HIDDEN = {"script", "style", "template", "head", "title", "noscript"}
-_CELLS = {"td", "th"}
-
-
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in _HIDDEN:
-            self.hidden += 1
-        elif tag in _BLOCKS:
-            self.parts.append("\n")
-        elif tag in _CELLS:
-            self.parts.append(" ")
-
-    def handle_startendtag(self, tag: str, attrs: list) -> None:
-        if tag in _BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _HIDDEN:
-            self.hidden = max(0, self.hidden - 1)
-        elif tag in _BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """Return the readable text of an HTML fragment: no tags, entities decoded, blank lines collapsed."""
-    if "<" not in html and "&" not in html:
-        text = html
-    else:
-        parser = _TextExtractor()
-        parser.feed(html)
-        parser.close()
-        text = "".join(parser.parts)
-    lines = (re.sub(r"[^\S\n]+", " ", line).strip() for line in text.replace("\xa0", " ").splitlines())
-    return "\n".join(line for line in lines if line)
-
 
 def _size(data: dict[str, Any]) -> int:
     return len(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))

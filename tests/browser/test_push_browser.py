@@ -12,8 +12,9 @@ from django.test import Client
 from django.utils import timezone
 
 from notify.models import Message, Subscription
-from notify.push.payload import build_payload, html_to_text
+from notify.push.payload import build_payload
 from notify.push.worker import worker
+from notify.text import html_to_text
 from tests.support.browser import screenshot
 from tests.support.pushservice import PushService
 
@@ -139,7 +140,7 @@ def test_service_worker_shows_a_pushed_message_and_a_click_opens_its_page(live_s
         group_url = f"{live_server.url}/groups/{message.owner_id}/"
         assert shown == [{"title": "Chloe Cleoment commented on Harry Potter", "body": html_to_text(message.body),
                           "tag": f"notify-{message.pk}", "data": {"url": group_url, "id": message.pk}}]
-        assert "\nMonday Reading\n" in shown[0]["body"]  # the seeded table, as plain text
+        assert "\nMonday | Reading\n" in shown[0]["body"]  # the seeded table, as plain text
         screenshot(page, "push-notification-shown")
 
         # Headless chromium has no notification to click on: dispatch the click event in the worker.
