@@ -111,9 +111,10 @@ class ChangeNotifier(models.Model):
         abstract = True
 
     @classmethod
-    def from_db(cls, db: str | None, field_names: Any, values: Any) -> ChangeNotifier:
+    def from_db(cls, db: str | None, field_names: Any, values: Any, **kwargs: Any) -> ChangeNotifier:
         """Load an instance and remember its field values to compare them later."""
-        instance = super().from_db(db, field_names, values)
+        # Django 6.1 passes fetch_mode; older versions pass nothing more.
+        instance = super().from_db(db, field_names, values, **kwargs)
         instance._change_original = _snapshot(instance)
         return instance
 
