@@ -104,14 +104,15 @@ def emit_notification(ar: Any, owner: models.Model | None, message_type: Any, ms
     # that the caller's own transaction could survive, and it saves two queries.
     with transaction.atomic(savepoint=False):
         ids = insert_rows(Message, _ROW_FIELDS, rows, common)
-        messages = _build(ids, rows, users, common)
+        messages = _build(ids, rows, users, common, {"owner": owner, "reply_to": fields.get("reply_to")})
         if messages:
             transaction.on_commit(lambda: announce(Message, messages))
     return messages
 
 
-def _build(ids: list[int], rows: list[tuple], users: list[Any], common: dict[str, Any]) -> list[Message]:
-    """Return the inserted messages as model instances without querying them again."""
+def _build(ids: list[int], rows: list[tuple], users: list[Any], common: dict[str, Any],
+           related: dict[str, Any]) -> list[Message]:
+    """Return the inserted messages as model instances, related objects attached, without querying again."""
     fields = Message._meta.concrete_fields
     known = {f"{k}_id" if k in ("owner_type", "reply_to_type") else k: getattr(v, "pk", v) for k, v in common.items()}
     template = [known.get(f.attname, f.get_default()) for f in fields]
@@ -125,6 +126,9 @@ def _build(ids: list[int], rows: list[tuple], users: list[Any], common: dict[str
             values[slot] = value
         msg = Message.from_db(None, names, values)
         msg._state.fields_cache["user"] = user
+        for name, obj in related.items():
+            if obj is not None:
+                msg._state.fields_cache[name] = obj
         messages.append(msg)
     return messages
 

@@ -133,7 +133,7 @@ def messages_json(request: HttpRequest) -> JsonResponse:
         after = int(request.GET.get("after") or 0)
     except ValueError:
         return JsonResponse({"error": "'after' must be a message id (a whole number)."}, status=400)
-    rows = visible_to(request.user).filter(pk__gt=after).order_by("pk")[:100]
+    rows = visible_to(request.user).filter(pk__gt=after).prefetch_related("reply_to").order_by("pk")[:100]
     return JsonResponse({"messages": [message_event(m, seen=_seen(m)) for m in rows],
                          "unread": unseen_for(request.user).count()})
 

@@ -129,6 +129,19 @@ def test_message_event(db):
     assert event["url"] == f"/notify/messages/{msg.pk}/"
     assert event["broadcast"] is False and event["seen"] is False
     assert "<" not in event["body"]
+    assert event["reply_to"] == str(msg.reply_to)
+    assert event["reply_url"] == msg.reply_to.get_absolute_url()
+
+
+def test_events_of_fresh_messages_need_no_query(db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    [msg] = comment("andy", "Harry Potter", "<p>Quick</p>")
+    with CaptureQueriesContext(connection) as ctx:
+        event = message_event(msg)
+    assert ctx.captured_queries == []
+    assert event["reply_to"] == str(msg.reply_to) and event["reply_url"].startswith("/groups/")
 
 
 def test_local_broker_delivers_to_the_users_pages_and_broadcasts_to_all():

@@ -29,9 +29,14 @@ def message_url(pk: int) -> str | None:
 
 
 def message_event(message: Message, seen: bool | None = None) -> dict[str, Any]:
-    """Return the live event that announces ``message`` (subject and body as plain text)."""
+    """Return the live event that announces ``message`` (subject and body as plain text).
+
+    Load ``reply_to`` with the messages (``prefetch_related("reply_to")``), or
+    each event costs a query.
+    """
     if seen is None:
         seen = message.seen is not None
+    reply_to = message.reply_to if message.reply_to_id is not None else None
     return {
         "type": "message",
         "id": message.pk,
@@ -41,6 +46,8 @@ def message_event(message: Message, seen: bool | None = None) -> dict[str, Any]:
         "url": message_url(message.pk),
         "broadcast": message.user_id is None,
         "seen": seen,
+        "reply_to": str(reply_to) if reply_to is not None else None,
+        "reply_url": getattr(reply_to, "get_absolute_url", lambda: None)(),
     }
 
 

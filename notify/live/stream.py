@@ -19,7 +19,7 @@ REPLAY_LIMIT = 100
 
 
 def _missed(user: Any, after: int) -> list[Event]:
-    rows = visible_to(user).filter(pk__gt=after).order_by("pk")[:REPLAY_LIMIT]
+    rows = visible_to(user).filter(pk__gt=after).prefetch_related("reply_to").order_by("pk")[:REPLAY_LIMIT]
     return [message_event(m, seen=m.seen is not None if m.user_id else m.seen_by_me) for m in rows]
 
 

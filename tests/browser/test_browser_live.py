@@ -92,6 +92,7 @@ def scenario(browser: Any, andy_base: str, bert_base: str, chloe_base: str, tag:
                                timeout=2000)
         row = bert.locator("[data-notify-list] tr").first
         assert "Andy commented on Harry Potter" in row.text_content()
+        assert row.locator("a:has-text('Comment #')").get_attribute("href").startswith("/groups/")
         notes = bert.evaluate("window.__notifications")
         assert [n["title"] for n in notes] == ["Andy commented on Harry Potter"]
         assert notes[0]["tag"].startswith("notify-message-")

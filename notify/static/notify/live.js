@@ -96,9 +96,17 @@
     var link = el("a", "", msg.subject);
     link.href = msg.url;
     subject.appendChild(link);
+    var reply = el("td");
+    if (msg.reply_to && msg.reply_url) {
+      var replyLink = el("a", "", msg.reply_to);
+      replyLink.href = msg.reply_url;
+      reply.appendChild(replyLink);
+    } else if (msg.reply_to) {
+      reply.textContent = msg.reply_to;
+    }
     var seen = el("td");
     seen.appendChild(seenForm(msg, msg.seen));
-    row.appendChild(created); row.appendChild(subject); row.appendChild(el("td")); row.appendChild(seen);
+    row.appendChild(created); row.appendChild(subject); row.appendChild(reply); row.appendChild(seen);
     list.insertBefore(row, list.firstChild);
   }
 
