@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -46,15 +45,6 @@ def default_preferences(user: Any) -> Any:
 def get_preferences(user: Any) -> Any:
     """Return the user's preferences, or the defaults when they never chose any."""
     return _cached_preferences(user) or default_preferences(user)
-
-
-def preferences_for(user_ids: Iterable[int]) -> dict[int, Any]:
-    """Return ``{user_id: preferences}`` for the given ids in one query."""
-    from .models import Preferences
-
-    ids = set(user_ids)
-    found = {p.user_id: p for p in Preferences.objects.filter(user_id__in=ids)} if ids else {}
-    return found
 
 
 def check_user(user: Any) -> Any:

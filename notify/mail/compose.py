@@ -21,7 +21,7 @@ from ..choicelists import MailModes
 from ..conf import notify_settings
 from ..exceptions import ImproperlyConfigured
 from ..requests import ActionRequest
-from ..users import _cached_preferences, display_name, language_of
+from ..users import display_name, get_preferences, language_of
 from .html import plain_line
 
 logger = logging.getLogger("notify.mail")
@@ -131,7 +131,7 @@ def compose_email(user: Any, messages: Sequence[Any], *, mode: Any = None, prefs
     if not address:
         raise ValueError(f"User {user.get_username()!r} has no e-mail address")
     if prefs is ...:
-        prefs = _cached_preferences(user)
+        prefs = get_preferences(user)
     with translation.override(language_of(prefs)), timezone.override(time_zone_of(prefs)):
         context = _context(user, messages, mode)
         html, text = _render("eml", context), _render("txt", context)
