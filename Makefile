@@ -7,7 +7,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 PY312 ?= $(shell for p in python3.12 $(wildcard /root/.pyenv/versions/3.12*/bin/python3.12); do $$p -c 'import sys' >/dev/null 2>&1 && command -v $$p && break; done)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv prep demo test test-sqlite test-pg test-django6 docs lint bench clean
+.PHONY: help venv prep demo test test-sqlite test-pg test-django6 docs lint bench clean print-py312
 
 help:  ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ lint: $(STAMP)  ## Check the code with ruff (the tox env lint)
 
 bench: $(STAMP)  ## Print times and SQL query counts of the operations the issues name
 	$(PY) -m bench
+
+print-py312:
+	@echo $(PY312)
 
 clean:  ## Remove the virtualenv, the demo database and build output
 	rm -rf $(VENV) docs/_build .pytest_cache demo/chatter/chatter.sqlite3
