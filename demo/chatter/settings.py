@@ -89,6 +89,11 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'chatter.sqlite3'}", conn_max_age=0),
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web process writes from several threads (requests, the push worker): with
+    # IMMEDIATE transactions a writer waits for the lock instead of failing with
+    # "database is locked" when a read transaction cannot be upgraded.
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français")]
