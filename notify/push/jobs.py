@@ -1,15 +1,21 @@
-"""The push outbox: push every message whose ``pushed`` is still empty, then mark it."""
+"""The push outbox: take every message whose ``pushed`` is still empty, mark it, and push it.
+
+A run *claims* a batch in one short UPDATE (``pushed`` gets the run's own
+timestamp, only where it is still empty), reads back what it got, and then
+pushes with no transaction open: concurrent runs (the web process's
+background thread, the scheduler) never push a message twice, and no row
+stays locked while push services answer.
+"""
 
 from __future__ import annotations
 
 import datetime
+import logging
 import threading
 from collections import defaultdict
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
 from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
@@ -19,6 +25,7 @@ from .payload import build_payload, push_headers
 from .sender import Push, PushSender
 from .subscriptions import forget
 
+logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 
 
@@ -45,11 +52,15 @@ class PushReport:
         self.outcomes += other.outcomes
 
 
-def _pending(batch_size: int) -> list[Message]:
-    queryset = Message.objects.filter(pushed__isnull=True).order_by("created", "id")
-    if connection.features.has_select_for_update_skip_locked:
-        queryset = queryset.select_for_update(skip_locked=True, of=("self",))
-    return list(queryset[:batch_size])
+def _claim(batch_size: int) -> list[Message]:
+    """Take the next batch of unpushed messages for this run and return them, oldest first."""
+    ids = list(Message.objects.filter(pushed__isnull=True).order_by("created", "id")
+               .values_list("pk", flat=True)[:batch_size])
+    if not ids:
+        return []
+    stamp = timezone.now()
+    Message.objects.filter(pk__in=ids, pushed__isnull=True).update(pushed=stamp)
+    return list(Message.objects.filter(pk__in=ids, pushed=stamp).order_by("created", "id"))
 
 
 def _subscriptions(messages: list[Message]) -> dict[int | None, list[Subscription]]:
@@ -60,6 +71,18 @@ def _subscriptions(messages: list[Message]) -> dict[int | None, list[Subscriptio
     for sub in queryset.order_by("id"):
         by_user[sub.user_id].append(sub)
     return by_user
+
+
+def _payloads(messages: list[Message]) -> list[tuple[Message, bytes, dict[str, str]]]:
+    """Build each message's payload; a message whose payload fails is logged and left out."""
+    urgency = notify_settings.push_urgency
+    built = []
+    for message in messages:
+        try:
+            built.append((message, build_payload(message), push_headers(message, urgency)))
+        except Exception:
+            logger.exception("Cannot build the push of message #%s; it is not pushed.", message.pk)
+    return built
 
 
 def _deliver(messages: list[Message], sender: PushSender | None) -> PushReport:
@@ -73,10 +96,8 @@ def _deliver(messages: list[Message], sender: PushSender | None) -> PushReport:
     wanted = [m for m in fresh if (by_user.get(m.user_id) if m.user_id is not None else everybody)]
     if wanted:
         prefetch_related_objects(wanted, "owner", "reply_to")
-        urgency = notify_settings.push_urgency
         pushes = []
-        for message in wanted:
-            data, headers = build_payload(message), push_headers(message, urgency)
+        for message, data, headers in _payloads(wanted):
             for sub in by_user[message.user_id] if message.user_id is not None else everybody:
                 pushes.append(Push(sub.pk, sub.endpoint, sub.p256dh, sub.auth, data, headers))
         own = sender is None
@@ -87,7 +108,6 @@ def _deliver(messages: list[Message], sender: PushSender | None) -> PushReport:
             if own:
                 sender.close()
         _record(report, now)
-    Message.objects.filter(pk__in=[m.pk for m in messages]).update(pushed=now)
     return report
 
 
@@ -108,20 +128,17 @@ def _record(report: PushReport, now: datetime.datetime) -> None:
 
 
 def push_pending(batch_size: int = 500, sender: PushSender | None = None) -> PushReport:
-    """Push every message not pushed yet to its recipient's subscriptions, and mark it as pushed.
+    """Push every message not pushed yet to its recipient's subscriptions; return what happened.
 
-    Messages to users without a subscription, already seen or older than ``push_ttl`` are marked
-    without a push. A message is marked after its pushes were tried, so nothing is lost when the
-    process dies in between (the browser shows a repeated push only once: its tag is the message id).
+    Messages to users without a subscription, already seen or older than ``push_ttl`` are taken
+    without a push. A message is marked when a run takes it, so it is pushed at most once even
+    with several runs at the same time; if the process dies while pushing, that push is lost (the
+    message itself stays in the site and goes by e-mail).
     """
     report = PushReport()
-    # Where rows can be locked and skipped (PostgreSQL), concurrent runs in several processes share the
-    # work; elsewhere (SQLite) an open transaction would block every writer while pushes are in flight.
-    locking = connection.features.has_select_for_update_skip_locked
     with _lock:
         while True:
-            with transaction.atomic() if locking else nullcontext():
-                messages = _pending(batch_size)
-                if not messages:
-                    return report
-                report.add(_deliver(messages, sender))
+            messages = _claim(batch_size)
+            if not messages:
+                return report
+            report.add(_deliver(messages, sender))

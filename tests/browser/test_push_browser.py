@@ -139,7 +139,7 @@ def test_service_worker_shows_a_pushed_message_and_a_click_opens_its_page(live_s
             .then(ns => ns.map(n => ({title: n.title, body: n.body, tag: n.tag, data: n.data})))""")
         group_url = f"{live_server.url}/groups/{message.owner_id}/"
         assert shown == [{"title": "Chloe Cleoment commented on Harry Potter", "body": html_to_text(message.body),
-                          "tag": f"notify-{message.pk}", "data": {"url": group_url, "id": message.pk}}]
+                          "tag": f"notify-message-{message.pk}", "data": {"url": group_url, "id": message.pk}}]
         assert "\nMonday | Reading\n" in shown[0]["body"]  # the seeded table, as plain text
         screenshot(page, "push-notification-shown")
 

@@ -30,7 +30,7 @@ self.addEventListener('push', (event) => {
     body: message.body,
     data: {url: siteUrl(message.url), id: message.id},
   };
-  if (message.id !== null && message.id !== undefined) options.tag = 'notify-' + message.id;
+  if (message.id !== null && message.id !== undefined) options.tag = 'notify-message-' + message.id;  // the live page uses the same tag
   event.waitUntil(self.registration.showNotification(message.subject, options));
 });
 
