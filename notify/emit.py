@@ -17,8 +17,8 @@ from .conf import notify_settings
 from .exceptions import InvalidMessage
 from .models import Message, MsgFunc, Preferences
 from .requests import user_of
-from .signals import announce
-from .users import check_user
+from .signals import announce, is_quiet
+from .users import check_user, get_preferences
 
 SUBJECT_MAX = Message._meta.get_field("subject").max_length
 _ROW_FIELDS = ("subject", "body", "user", "mail_mode")
@@ -31,7 +31,8 @@ def _generic(obj: models.Model | None) -> tuple[Any, Any]:
         return None, None
     if obj.pk is None:
         raise InvalidMessage(f"{obj!r} must be saved before a message can refer to it")
-    return ContentType.objects.get_for_model(obj, for_concrete_model=False), obj.pk
+    # The same content type as assigning to the GenericForeignKey gives (the concrete model's).
+    return ContentType.objects.get_for_model(obj), obj.pk
 
 
 def _check_subject(subject: Any) -> str:
@@ -42,7 +43,8 @@ def _check_subject(subject: Any) -> str:
 
 
 def _recipient_pairs(recipients: Iterable[tuple[Any, Any]]) -> dict[int, tuple[Any, Any]]:
-    pairs: dict[tuple[int, Any], tuple[Any, Any]] = {}
+    """Return ``{user_id: (user, mode)}``: one message per user, the first mail mode given wins."""
+    pairs: dict[int, tuple[Any, Any]] = {}
     for item in recipients:
         try:
             user, mode = item
@@ -54,7 +56,7 @@ def _recipient_pairs(recipients: Iterable[tuple[Any, Any]]) -> dict[int, tuple[A
         mode = None if mode is None else MailModes.get(mode)
         if mode is not None and mode.value == "silent":
             continue
-        pairs.setdefault((user.pk, mode.value if mode else None), (user, mode))
+        pairs.setdefault(user.pk, (user, mode))
     return pairs
 
 
@@ -73,15 +75,16 @@ def emit_notification(ar: Any, owner: models.Model | None, message_type: Any, ms
         raise InvalidMessage(f"emit_notification() got unknown message fields: {', '.join(sorted(unknown))}")
     pairs = _recipient_pairs(recipients)
     sender = user_of(ar)
-    prefs = _preferences([pk for pk, _mode in pairs] + ([sender.pk] if sender is not None else []))
+    prefs = _preferences([*pairs, *([sender.pk] if sender is not None else [])])
     default = _Prefs(settings.LANGUAGE_CODE, notify_settings.default_mail_mode, False)
     if sender is not None and not prefs.get(sender.pk, default).notify_myself:
-        pairs = {key: pair for key, pair in pairs.items() if key[0] != sender.pk}
+        pairs.pop(sender.pk, None)
     owner_type, owner_id = _generic(owner)
     reply_type, reply_id = _generic(fields.get("reply_to"))
     common = {"owner_type": owner_type, "owner_id": owner_id, "reply_to_type": reply_type,
               "reply_to_id": reply_id, "message_type": mt.value, "created": fields.get("created") or timezone.now(),
-              "sent": fields.get("sent"), "seen": fields.get("seen")}
+              "sent": fields.get("sent"), "seen": fields.get("seen"),
+              "pushed": timezone.now() if is_quiet() else None}
     rows, users = [], []
     current = translation.get_language()
     try:
@@ -99,14 +102,14 @@ def emit_notification(ar: Any, owner: models.Model | None, message_type: Any, ms
             rows.append((_check_subject(subject), str(body or ""), user.pk, mode.value))
             users.append(user)
     finally:
-        translation.activate(current) if current else translation.deactivate()
+        translation.activate(current) if current is not None else translation.deactivate_all()
     # No savepoint: nothing can fail between the INSERT and the end of the block
     # that the caller's own transaction could survive, and it saves two queries.
     with transaction.atomic(savepoint=False):
         ids = insert_rows(Message, _ROW_FIELDS, rows, common)
         messages = _build(ids, rows, users, common, {"owner": owner, "reply_to": fields.get("reply_to")})
         if messages:
-            transaction.on_commit(lambda: announce(Message, messages))
+            announce(Message, messages)
     return messages
 
 
@@ -134,7 +137,10 @@ def _build(ids: list[int], rows: list[tuple], users: list[Any], common: dict[str
 
 
 def create_message(user: Any, owner: models.Model | None = None, **kwargs: Any) -> Message | None:
-    """Create a message unless ``user`` already has an unseen message about ``owner``."""
+    """Create a message unless ``user`` already has an unseen message about ``owner`` (or is silent).
+
+    The message gets the user's own mail mode unless ``mail_mode`` is given.
+    """
     if user is not None:
         check_user(user)
     if "subject" in kwargs:
@@ -142,12 +148,18 @@ def create_message(user: Any, owner: models.Model | None = None, **kwargs: Any) 
     for name, choicelist in (("message_type", MessageTypes), ("mail_mode", MailModes)):
         if name in kwargs:
             kwargs[name] = choicelist.get(kwargs[name]).value
+    if user is not None and "mail_mode" not in kwargs:
+        kwargs["mail_mode"] = get_preferences(user).mail_mode
+    if kwargs.get("mail_mode") == "silent":
+        return None
     if user is not None and owner is not None:
         owner_type, owner_id = _generic(owner)
         if Message.objects.filter(user=user, owner_type=owner_type, owner_id=owner_id,
                                   seen__isnull=True).exists():
             return None
+    if is_quiet():
+        kwargs.setdefault("pushed", timezone.now())
     with transaction.atomic():
         msg = Message.objects.create(user=user, owner=owner, **kwargs)
-        transaction.on_commit(lambda: announce(Message, [msg]))
+        announce(Message, [msg])
     return msg

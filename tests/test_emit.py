@@ -159,3 +159,46 @@ def test_create_message_validates_its_input(db):
         Message.create_message(None, subject="x", mail_mode="sometimes")
     with pytest.raises(InvalidMessage):
         Message.create_message(None, subject="x" * 300)
+
+
+def test_one_message_per_user_whatever_the_modes_given(users):
+    sent = Message.emit_notification(None, None, "system", hello, [(users["andy"], None), (users["andy"], "daily")])
+    assert [(m.user.username, m.mail_mode) for m in sent] == [("andy", "often")]
+
+
+def test_translation_state_is_restored_even_after_deactivate_all(users):
+    translation.deactivate_all()
+    try:
+        Message.emit_notification(None, None, "system", hello, [(users["andy"], None)])
+        assert translation.get_language() is None
+    finally:
+        translation.activate("en")
+
+
+def test_quietly_is_decided_when_the_messages_are_created(users, on_commit):
+    from notify.signals import quietly
+
+    received = []
+
+    def receiver(sender, messages, **kwargs):
+        received.append(messages)
+
+    messages_created.connect(receiver)
+    try:
+        with on_commit():
+            with quietly():
+                [quiet] = Message.emit_notification(None, None, "system", hello, [(users["andy"], None)])
+            [loud] = Message.emit_notification(None, None, "system", hello, [(users["bert"], None)])
+        assert [[m.pk for m in batch] for batch in received] == [[loud.pk]]
+        assert Message.objects.get(pk=quiet.pk).pushed is not None  # the push outbox leaves it alone
+        assert Message.objects.get(pk=loud.pk).pushed is None
+    finally:
+        messages_created.disconnect(receiver)
+
+
+def test_create_message_follows_the_users_mail_mode(users):
+    Preferences.objects.filter(user=users["bert"]).update(mail_mode="daily")
+    Preferences.objects.filter(user=users["chloe"]).update(mail_mode="silent")
+    assert Message.create_message(users["bert"], subject="x").mail_mode == "daily"
+    assert Message.create_message(users["chloe"], subject="x") is None
+    assert Message.create_message(users["chloe"], subject="x", mail_mode="never").mail_mode == "never"
