@@ -143,7 +143,6 @@ class NotifyingAction:
 
         admin_action.__name__ = f"notify_{type(self).__name__.lower()}"
         admin_action.short_description = description or self.label
-        admin_action.allowed_permissions = ()
         return admin_action
 
 

@@ -123,8 +123,12 @@ def test_admin_action_asks_then_runs(group, action):
     assert admin_action.__name__ == "notify_notifymembers"
     assert str(admin_action.short_description) == "Notify the members"
     model_admin = admin.ModelAdmin(Group, admin.site)
+    model_admin.actions = [admin_action]
     robin = get_user_model().objects.get(username="robin")
     queryset = Group.objects.filter(name__in=["Harry Potter", "Star Trek"])
+    listing = RequestFactory().get("/admin/chatter/group/")
+    listing.user = robin
+    assert admin_action.__name__ in model_admin.get_actions(listing)  # offered in the change list
 
     request = RequestFactory().post("/admin/chatter/group/", {"action": admin_action.__name__})
     request.user = robin

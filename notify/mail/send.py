@@ -227,7 +227,11 @@ class MailRun:
         """Give users who missed the broadcasts a pending copy each, and record the broadcasts as sent."""
         fields = ("subject", "body", "owner_type_id", "owner_id", "reply_to_type_id", "reply_to_id",
                   "message_type", "mail_mode", "created")
-        copies = [Message(user=user, **{f: getattr(msg, f) for f in fields})
+        seen = {(row.message_id, row.user_id): row.seen
+                for row in SeenBroadcast.objects.filter(message__in=self.broadcasts, user__in=users)}
+        # A copy is for e-mail only: it keeps the user's seen state and is not pushed again.
+        copies = [Message(user=user, seen=seen.get((msg.pk, user.pk)), pushed=msg.pushed or now,
+                          **{f: getattr(msg, f) for f in fields})
                   for msg in self.broadcasts for user in users]
         with transaction.atomic(savepoint=False):
             Message.objects.bulk_create(copies)
