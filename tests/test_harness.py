@@ -8,7 +8,8 @@ def test_browser_loads_the_demo_index(live_server, browser):
     page = browser.new_page()
     try:
         page.goto(live_server.url + "/")
-        assert "Broadcast message" in page.content()
+        assert "Sign in" in page.content() and "1234" in page.content()
+        assert "Broadcast message" not in page.content()  # messages are for signed-in users only
     finally:
         page.close()
 

@@ -131,9 +131,10 @@ NOTIFY = {
     # Set NOTIFY_LIVE_REDIS_URL (e.g. redis://127.0.0.1:6379/0) when serving with several processes.
     "live_redis_url": os.environ.get("NOTIFY_LIVE_REDIS_URL") or None,
     "live_redis_channel": os.environ.get("NOTIFY_LIVE_REDIS_CHANNEL", "notify-live"),
-    # Desktop notifications with keys of its own; private endpoints only because tests push to 127.0.0.1.
+    # Desktop notifications with keys of its own. Private push endpoints are allowed only in
+    # development (tests push to a service on 127.0.0.1); never on a server others can reach.
     "use_push_api": True,
     **_vapid_keys(),
     "vapid_admin_email": "mailto:admin@chatter.localhost",
-    "push_allow_private_endpoints": True,
+    "push_allow_private_endpoints": os.environ.get("NOTIFY_PUSH_ALLOW_PRIVATE", "1" if DEBUG else "0") == "1",
 }

@@ -11,7 +11,6 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from notify.models import Message
 from notify.requests import ActionRequest
 from notify.users import display_name
 from notify.views import safe_html
@@ -29,7 +28,6 @@ def _login_context() -> dict:
         "demo_users": [{"username": u, "name": nick or f"{first} {last}", "admin": admin}
                        for u, first, last, nick, admin in USERS],
         "demo_password": DEMO_PASSWORD,
-        "announcements": Message.objects.filter(user__isnull=True).order_by("-created", "-id")[:3],
     }
 
 

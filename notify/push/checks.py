@@ -54,6 +54,14 @@ def check_push_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.C
     if not notify_settings.use_push_api:
         return []
     errors: list[checks.CheckMessage] = []
+    from django.conf import settings
+
+    if notify_settings.push_allow_private_endpoints and not settings.DEBUG:
+        errors.append(checks.Warning(
+            "push_allow_private_endpoints is on while DEBUG is off: any user can make this server send "
+            "requests into its own network through a push subscription.",
+            hint="Remove push_allow_private_endpoints from NOTIFY outside development and tests.",
+            id="notify.W010"))
     try:
         import pywebpush  # noqa: F401
     except ImportError:
