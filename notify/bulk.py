@@ -18,7 +18,8 @@ def insert_rows(model: type[models.Model], field_names: Sequence[str], rows: Seq
 
     SQLite and PostgreSQL get one ``INSERT ... SELECT`` from a JSON array
     parameter (Django's ``bulk_create`` needs one statement per 999 values on
-    SQLite); other databases fall back to ``bulk_create``. Concrete fields
+    SQLite); other databases fall back to ``bulk_create`` where it returns
+    the new ids (MariaDB), else to one INSERT per row (MySQL). Concrete fields
     given neither per row nor in ``common`` get their default.
     """
     if not rows:
@@ -31,7 +32,12 @@ def insert_rows(model: type[models.Model], field_names: Sequence[str], rows: Seq
             common[field.name] = field.get_default()
     if connection.vendor not in ("sqlite", "postgresql"):
         objs = [model(**common, **dict(zip(field_names, row))) for row in rows]
-        model._default_manager.using(using).bulk_create(objs)
+        manager = model._default_manager.using(using)
+        if connection.features.can_return_rows_from_bulk_insert:
+            manager.bulk_create(objs)
+        else:  # MySQL gives no ids back from a multi-row INSERT: one INSERT each
+            for obj in objs:
+                obj.save(using=using, force_insert=True)
         return [obj.pk for obj in objs]
     row_fields = [meta.get_field(name) for name in field_names]
     common_fields = [meta.get_field(name) for name in common]
