@@ -25,11 +25,21 @@ def visible_to(user: Any) -> QuerySet[Message]:
     )
 
 
+def unseen_filter(user: Any) -> Q:
+    """Return the filter, on :func:`visible_to` of ``user``, of the messages they have not seen."""
+    return Q(user=user, seen__isnull=True) | Q(user__isnull=True, seen_by_me=False)
+
+
 def unseen_for(user: Any) -> QuerySet[Message]:
     """Return the messages that ``user`` has not seen yet."""
-    return visible_to(user).filter(
-        Q(user=user, seen__isnull=True) | Q(user__isnull=True, seen_by_me=False)
-    )
+    return visible_to(user).filter(unseen_filter(user))
+
+
+def is_seen(message: Message) -> bool:
+    """Tell whether a message from :func:`visible_to` was seen (a broadcast: by that user)."""
+    if message.user_id is not None:
+        return message.seen is not None
+    return bool(getattr(message, "seen_by_me", False))
 
 
 def _message_pk(message: Message | int | None) -> Any:

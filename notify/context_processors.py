@@ -5,10 +5,10 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max
 from django.http import HttpRequest
 
-from .actions import visible_to
+from .actions import unseen_filter, visible_to
 
 
 class NotifyContext:
@@ -21,8 +21,8 @@ class NotifyContext:
     def _numbers(self) -> dict[str, int | None]:
         if self.user is None or not self.user.is_authenticated:
             return {"unread": 0, "last_id": 0}
-        unseen = Q(user=self.user, seen__isnull=True) | Q(user__isnull=True, seen_by_me=False)
-        return visible_to(self.user).aggregate(unread=Count("pk", filter=unseen), last_id=Max("pk"))
+        return visible_to(self.user).aggregate(unread=Count("pk", filter=unseen_filter(self.user)),
+                                               last_id=Max("pk"))
 
     @property
     def unread(self) -> int:

@@ -11,6 +11,7 @@ from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .actions import is_seen
 from .choicelists import Choice, ChoiceList
 from .exceptions import NotifyError
 from .models import Message
@@ -141,7 +142,7 @@ class MyMessages(Messages):
         Column(_("Created"), "created"),
         Column(_("Subject"), "subject"),
         Column(_("Reply to"), _reply_to),
-        Column(_("seen"), lambda m: m.seen if m.user_id is not None else (_("yes") if m.seen_by_me else None)),
+        Column(_("seen"), lambda m: m.seen if m.user_id is not None else (_("yes") if is_seen(m) else None)),
     ]
 
     @classmethod

@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
-from .actions import ClearSeen, MarkAllSeen, MarkSeen, SeenAction, unseen_for, visible_to
+from .actions import ClearSeen, MarkAllSeen, MarkSeen, SeenAction, is_seen, unseen_for, visible_to
 from .conf import notify_settings
 from .live.events import message_event
 from .live.send import send_unread_count
@@ -60,15 +60,11 @@ def _visible(request: HttpRequest, pk: int) -> Message:
         raise Http404("No such message.") from None
 
 
-def _seen(message: Message) -> bool:
-    return message.seen is not None if message.user_id is not None else bool(getattr(message, "seen_by_me", False))
-
-
 def _row(message: Message) -> dict[str, Any]:
     reply_to = message.reply_to if message.reply_to_id is not None else None
     return {
         "message": message,
-        "seen": _seen(message),
+        "seen": is_seen(message),
         "body": safe_html(message.body),
         "reply_to": reply_to,
         "recipient": display_name(message.user) if message.user_id is not None else "",
@@ -120,7 +116,7 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def message_json(request: HttpRequest, pk: int) -> JsonResponse:
     """Return one of the user's messages as JSON (body as plain text and as sanitized HTML)."""
     message = _visible(request, pk)
-    data = message_event(message, seen=_seen(message))
+    data = message_event(message, seen=is_seen(message))
     data["html"] = str(safe_html(message.body))
     return JsonResponse(data)
 
@@ -134,7 +130,7 @@ def messages_json(request: HttpRequest) -> JsonResponse:
     except ValueError:
         return JsonResponse({"error": "'after' must be a message id (a whole number)."}, status=400)
     rows = visible_to(request.user).filter(pk__gt=after).prefetch_related("reply_to").order_by("pk")[:100]
-    return JsonResponse({"messages": [message_event(m, seen=_seen(m)) for m in rows],
+    return JsonResponse({"messages": [message_event(m, seen=is_seen(m)) for m in rows],
                          "unread": unseen_for(request.user).count()})
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
-from ..actions import unseen_for, visible_to
+from ..actions import is_seen, unseen_for, visible_to
 from ..conf import notify_settings
 from .broker import Event, get_broker
 from .events import encode, message_event
@@ -20,7 +20,7 @@ REPLAY_LIMIT = 100
 
 def _missed(user: Any, after: int) -> list[Event]:
     rows = visible_to(user).filter(pk__gt=after).prefetch_related("reply_to").order_by("pk")[:REPLAY_LIMIT]
-    return [message_event(m, seen=m.seen is not None if m.user_id else m.seen_by_me) for m in rows]
+    return [message_event(m, seen=is_seen(m)) for m in rows]
 
 
 def _unread(user: Any) -> int:
