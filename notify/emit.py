@@ -60,10 +60,24 @@ def _recipient_pairs(recipients: Iterable[tuple[Any, Any]]) -> dict[int, tuple[A
     return pairs
 
 
-def _preferences(user_ids: list[int]) -> dict[int, _Prefs]:
-    rows = Preferences.objects.filter(user_id__in=set(user_ids)).values_list(
-        "user_id", "language", "mail_mode", "notify_myself")
-    return {row[0]: _Prefs(*row[1:]) for row in rows}
+def _preferences(users: Iterable[Any]) -> dict[int, _Prefs]:
+    """Return the recipients' preferences, querying only for users that came without them.
+
+    A caller that selected ``notify_preferences`` with its users costs no query here.
+    """
+    related = Preferences._meta.get_field("user").remote_field
+    found: dict[int, _Prefs] = {}
+    missing = []
+    for user in users:
+        if not related.is_cached(user):
+            missing.append(user.pk)
+        elif (prefs := related.get_cached_value(user)) is not None:
+            found[user.pk] = _Prefs(prefs.language, prefs.mail_mode, prefs.notify_myself)
+    if missing:
+        rows = Preferences.objects.filter(user_id__in=missing).values_list(
+            "user_id", "language", "mail_mode", "notify_myself")
+        found.update((row[0], _Prefs(*row[1:])) for row in rows)
+    return found
 
 
 def emit_notification(ar: Any, owner: models.Model | None, message_type: Any, msg_func: MsgFunc,
@@ -74,11 +88,12 @@ def emit_notification(ar: Any, owner: models.Model | None, message_type: Any, ms
     if unknown:
         raise InvalidMessage(f"emit_notification() got unknown message fields: {', '.join(sorted(unknown))}")
     pairs = _recipient_pairs(recipients)
-    sender = user_of(ar)
-    prefs = _preferences([*pairs, *([sender.pk] if sender is not None else [])])
+    prefs = _preferences(user for user, _mode in pairs.values())
     default = _Prefs(settings.LANGUAGE_CODE, notify_settings.default_mail_mode, False)
-    if sender is not None and not prefs.get(sender.pk, default).notify_myself:
-        pairs.pop(sender.pk, None)
+    sender = user_of(ar)
+    # The acting user's notify_myself matters only when they are among the recipients.
+    if sender is not None and sender.pk in pairs and not prefs.get(sender.pk, default).notify_myself:
+        del pairs[sender.pk]
     owner_type, owner_id = _generic(owner)
     reply_type, reply_id = _generic(fields.get("reply_to"))
     common = {"owner_type": owner_type, "owner_id": owner_id, "reply_to_type": reply_type,

@@ -24,7 +24,7 @@ from django.utils.translation import get_language, gettext, gettext_noop, ngette
 from markupsafe import Markup, escape
 
 from .conf import notify_settings
-from .mail.html import html_to_text, sanitize_html
+from .text import html_to_text, sanitize_html
 
 _BLOCK_END = re.compile(r"</(?:p|div|li|tr|table|ul|ol|pre|blockquote|h[1-6])>(?!\n)")
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}

@@ -1,15 +1,46 @@
-"""Turn rich text (message bodies, subjects) into readable plain text."""
+"""Rich text of messages (bodies, subjects): sanitized HTML for pages and e-mails, and readable plain text."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
+from urllib.parse import urljoin
+
+import nh3
+
+from .conf import notify_settings
 
 _PARAGRAPH = {"p", "table", "ul", "ol", "dl", "pre", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6",
               "figure", "details"}
 _LINE = {"div", "tr", "li", "dt", "dd", "section", "article", "header", "footer", "nav", "aside", "caption",
          "figcaption", "summary", "hgroup", "address", "center"}
 _HIDDEN = {"head", "title", "style", "script", "template"}
+
+
+_URL_ATTRIBUTES = {"href", "src", "cite"}
+
+
+def _absolute_links(base: str) -> Callable[[str, str, str], str | None]:
+    def absolute(element: str, attribute: str, value: str) -> str | None:
+        if attribute in _URL_ATTRIBUTES and not value.startswith(("#", "mailto:")):
+            return urljoin(base, value)
+        return value
+
+    return absolute
+
+
+def sanitize_html(html: str) -> str:
+    """Return ``html`` with scripts, styles and unknown markup removed and links made absolute.
+
+    Relative links become absolute when the ``site_url`` setting is set, because
+    a link in an e-mail has no page to be relative to.
+    """
+    if not html:
+        return ""
+    base = notify_settings.site_url
+    return nh3.clean(str(html), attribute_filter=_absolute_links(base) if base else None,
+                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
 
 
 class _TextWriter(HTMLParser):

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-import nh3
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -22,6 +21,7 @@ from .live.send import send_unread_count
 from .models import Message
 from .requests import ActionRequest
 from .tables import AllMessages, MyMessages
+from .text import sanitize_html
 from .users import display_name
 
 #: Messages per page on the HTML lists.
@@ -30,7 +30,7 @@ PAGE_SIZE = 50
 
 def safe_html(markup: str) -> SafeString:
     """Return rich text with anything that could run script removed, ready to put in a page."""
-    return mark_safe(nh3.clean(markup or ""))  # noqa: S308 - nh3 removed scripts, handlers and javascript: links
+    return mark_safe(sanitize_html(markup or ""))  # noqa: S308 - nh3 removed scripts, handlers and javascript: links
 
 
 def _wants_json(request: HttpRequest) -> bool:

@@ -202,3 +202,11 @@ def test_create_message_follows_the_users_mail_mode(users):
     assert Message.create_message(users["bert"], subject="x").mail_mode == "daily"
     assert Message.create_message(users["chloe"], subject="x") is None
     assert Message.create_message(users["chloe"], subject="x", mail_mode="never").mail_mode == "never"
+
+
+def test_preferences_selected_with_the_users_cost_no_query(db):
+    users = list(User.objects.select_related("notify_preferences").order_by("username"))
+    with CaptureQueriesContext(connection) as ctx:
+        sent = Message.emit_notification(users[0], None, "system", hello, [(u, None) for u in users])
+    assert [m.user.username for m in sent] == ["bert", "chloe", "robin"]  # andy acts and is left out
+    assert len(ctx.captured_queries) == 1  # the INSERT

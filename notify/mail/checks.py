@@ -25,13 +25,13 @@ def _positive(value: Any) -> bool:
 def check_mail_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """Check the ``NOTIFY`` keys that concern e-mail and the scheduler."""
     from ..scheduler import parse_time
-    from .compose import reply_address
+    from .compose import check_reply_pattern
 
     errors: list[checks.CheckMessage] = []
     pattern = _setting("mail_reply_to")
     if pattern is not None:
         try:
-            reply_address(pattern, "app", "model", 1)
+            check_reply_pattern(pattern)
         except ImproperlyConfigured as exc:
             errors.append(checks.Error(str(exc), hint="For example 'reply+{model}-{id}@example.org'.",
                                        id="notify.E030"))

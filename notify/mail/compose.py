@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import zoneinfo
@@ -65,12 +66,18 @@ def reply_to_address(messages: Sequence[Any]) -> str | None:
     pattern = notify_settings.mail_reply_to
     if not pattern:
         return None
+    check_reply_pattern(pattern)  # a broken pattern fails every e-mail, not only those with one target
     targets = {(m.reply_to_type_id, m.reply_to_id) for m in messages if m.reply_to_id is not None}
     if len(targets) != 1:
-        reply_address(pattern, "app", "model", 1)
         return None
     msg = next(m for m in messages if m.reply_to_id is not None)
     return reply_address(pattern, msg.reply_to_type.app_label, msg.reply_to_type.model, msg.reply_to_id)
+
+
+@functools.lru_cache(maxsize=8)
+def check_reply_pattern(pattern: str) -> None:
+    """Raise ImproperlyConfigured when ``pattern`` (the ``mail_reply_to`` setting) gives no address."""
+    reply_address(pattern, "app", "model", 1)
 
 
 def reply_address(pattern: str, app_label: str, model: str, pk: Any) -> str:

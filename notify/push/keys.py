@@ -52,14 +52,19 @@ def generate_keys() -> VapidKeys:
     return VapidKeys(b64url_encode(raw), b64url_encode(public_bytes(private.public_key())))
 
 
+def _decode(name: str, value: str | None) -> bytes:
+    """Return the bytes of the setting ``name``, or raise InvalidVapidKey when it is unset or not base64url."""
+    if not value:
+        raise InvalidVapidKey(f"{name} is not set")
+    try:
+        return b64url_decode(value)
+    except ValueError as exc:
+        raise InvalidVapidKey(f"{name} is malformed: {exc}") from None
+
+
 def load_private_key(value: str | None) -> ec.EllipticCurvePrivateKey:
     """Return the private key that ``value`` (the ``vapid_private_key`` setting) holds."""
-    if not value:
-        raise InvalidVapidKey("vapid_private_key is not set")
-    try:
-        raw = b64url_decode(value)
-    except ValueError as exc:
-        raise InvalidVapidKey(f"vapid_private_key is malformed: {exc}") from None
+    raw = _decode("vapid_private_key", value)
     if len(raw) != 32:
         raise InvalidVapidKey(f"vapid_private_key must hold 32 bytes, it holds {len(raw)}")
     try:
@@ -70,12 +75,7 @@ def load_private_key(value: str | None) -> ec.EllipticCurvePrivateKey:
 
 def load_public_key(value: str | None) -> ec.EllipticCurvePublicKey:
     """Return the public key that ``value`` (the ``vapid_public_key`` setting) holds."""
-    if not value:
-        raise InvalidVapidKey("vapid_public_key is not set")
-    try:
-        raw = b64url_decode(value)
-    except ValueError as exc:
-        raise InvalidVapidKey(f"vapid_public_key is malformed: {exc}") from None
+    raw = _decode("vapid_public_key", value)
     if len(raw) != 65 or raw[0] != 4:
         raise InvalidVapidKey("vapid_public_key must be an uncompressed P-256 point (65 bytes starting with 0x04)")
     try:
