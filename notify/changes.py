@@ -35,6 +35,13 @@ class ChangeSet:
     def __init__(self, instance: models.Model, original: dict[str, Any]) -> None:
         self.instance = instance
         self.original = original
+        self._related: dict[tuple[type, Any], Any] | None = None
+
+    def related_objects(self) -> dict[tuple[type, Any], Any]:
+        """Return the objects that changed foreign keys point to (loaded once per change, not per language)."""
+        if self._related is None:
+            self._related = _related_objects(type(self.instance), self.get_updates())
+        return self._related
 
     def get_updates(self) -> list[FieldChange]:
         """Return the watched fields whose value differs from the original, in field order."""
@@ -194,7 +201,7 @@ class ChangeNotifier(models.Model):
         updates = cw.get_updates()
         if not updates:
             return ""
-        related = _related_objects(type(self), updates)
+        related = cw.related_objects()
         items = []
         for change in updates:
             field = self._meta.get_field(change.name)

@@ -20,11 +20,10 @@ from django.utils.translation import ngettext
 from django.views.generic.detail import SingleObjectMixin
 from django.views.generic.edit import FormView
 
+from .emit import SUBJECT_MAX
 from .exceptions import InvalidMessage
 from .models import Message
 from .requests import ActionRequest, user_of
-
-SUBJECT_MAX = Message._meta.get_field("subject").max_length
 
 
 class NotifyingForm(forms.Form):
