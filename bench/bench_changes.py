@@ -96,8 +96,8 @@ def run() -> list[Result]:
 
     result = measure("a change on an object with 1,000 watchers (Group.save_with_notification)",
                      lambda: group.save_with_notification(chloe), setup=rename, target="<= 6 queries")
-    result.notes.append("4 data statements (UPDATE, SELECT observers, SELECT preferences, one INSERT) plus "
-                        "BEGIN and COMMIT")
+    result.notes.append("3 data statements (UPDATE, SELECT observers with their preferences, one INSERT) "
+                        "plus BEGIN and COMMIT")
     results.append(result)
     ChangeWatcher.objects.all().delete()
     user_model.objects.filter(username__startswith="watcher").delete()
