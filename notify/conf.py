@@ -22,11 +22,12 @@ DEFAULTS: dict[str, Any] = {
     # Reply-To address of an e-mail about a message with a reply_to object, a str.format pattern with
     # {app_label}, {model} and {id}, e.g. "reply+{model}-{id}@example.org" (None: no Reply-To header).
     "mail_reply_to": None,
-    # Seconds a mail run may hold the messages it claimed; a crashed run's claims expire after that.
-    "mail_claim_timeout": 3600,
+    # Seconds without a heartbeat after which a job run counts as dead and its claims are free (a run
+    # renews its heartbeat every quarter of it; a dead process on the same host is noticed at once).
+    "claim_timeout": 120,
     # Seconds to wait for the SMTP server when the project sets no EMAIL_TIMEOUT.
     "mail_timeout": 30,
-    # Scheduler: seconds between two "often" mail runs; local time ("HH:MM") of the daily and weekly
+    # Schedule: seconds between two "often" mail runs; local time ("HH:MM") of the daily and weekly
     # runs; weekday of the weekly run (0 = Monday).
     "mail_often_every": 10,
     "mail_daily_at": "07:00",
@@ -52,12 +53,19 @@ DEFAULTS: dict[str, Any] = {
     "push_retry_delay": 1.0,
     # Pushes in flight at the same time.
     "push_workers": 8,
-    # Push new messages from a background thread of the web process (else only push_pending()).
-    "push_background": True,
-    # Seconds between two runs of the push outbox job, which pushes what the background thread missed.
+    # Subscriptions kept per user; a new one beyond that replaces the user's oldest.
+    "push_max_subscriptions": 10,
+    # Seconds between two scheduled runs of the push outbox, which also sends the retries that are due.
     "push_pending_every": 30,
-    # Time of day of the scheduler's daily clear_seen_messages() run.
+    # Time of day of the daily clear_seen_messages() run.
     "cleanup_at": "03:30",
+    # Where background jobs run: "thread" (a thread of the web process pushes new messages; the
+    # scheduler runs jobs in its own process: development), "cron" (nothing in the web process; cron or
+    # a timer runs `notify_scheduler --once`), "tasks" (Django's task framework, e.g. a django-tasks-db
+    # worker) or "celery" (a Celery worker; beat ticks the schedule).
+    "job_backend": "thread",
+    # Seconds before a job that failed is tried again.
+    "job_retry_after": 60,
     # The mail mode of a user who never chose one.
     "default_mail_mode": "often",
     # The date that ``notify.utils.today()`` returns (None: the real date).

@@ -193,3 +193,76 @@ class ChangeWatcher(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} watches {self.content_type.model} #{self.object_id}"
+
+
+class Lease(models.Model):
+    """Record that one running job holds the rows it claimed, with the process that runs it.
+
+    A run renews its ``heartbeat`` while it works and deletes its lease when it ends. A lease
+    whose heartbeat is older than ``NOTIFY['claim_timeout']``, or whose process on this host is
+    gone, is stale: the next run deletes it and takes over the rows it held.
+    """
+
+    token = models.CharField(_("Token"), max_length=32, unique=True)
+    job = models.CharField(_("Job"), max_length=50)
+    host = models.CharField(_("Host"), max_length=255)
+    pid = models.PositiveIntegerField(_("Process id"))
+    started = models.DateTimeField(_("Started"), default=timezone.now)
+    heartbeat = models.DateTimeField(_("Heartbeat"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Job lease")
+        verbose_name_plural = _("Job leases")
+
+    def __str__(self) -> str:
+        return f"{self.job} on {self.host}:{self.pid}"
+
+
+class JobState(models.Model):
+    """Remember the last scheduled run of one periodic job, so that missed runs are caught up."""
+
+    name = models.CharField(_("Job"), max_length=50, unique=True)
+    slot = models.DateTimeField(_("Last slot"), null=True, blank=True)
+    dispatched = models.DateTimeField(_("Dispatched"), null=True, blank=True)
+    started = models.DateTimeField(_("Started"), null=True, blank=True)
+    finished = models.DateTimeField(_("Finished"), null=True, blank=True)
+    token = models.CharField(_("Lease token"), max_length=32, blank=True)
+    error = models.TextField(_("Last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("Job state")
+        verbose_name_plural = _("Job states")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BroadcastMail(models.Model):
+    """Record that one user got one broadcast message by e-mail (so that a resumed run skips them)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("Broadcast e-mail")
+        verbose_name_plural = _("Broadcast e-mails")
+        constraints = [models.UniqueConstraint(fields=["message", "user"], name="notify_broadcast_mail_once")]
+
+
+class PushDelivery(models.Model):
+    """One push of one message to one subscription that is waiting for its (next) attempt."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="+")
+    attempts = models.PositiveSmallIntegerField(_("Attempts"), default=0)
+    due = models.DateTimeField(_("Due"), default=timezone.now)
+    claim = models.CharField(_("Claim"), max_length=32, blank=True)
+    error = models.CharField(_("Last error"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("Push delivery")
+        verbose_name_plural = _("Push deliveries")
+        indexes = [models.Index(fields=["attempts", "due"], name="notify_push_due")]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "subscription"], name="notify_push_delivery_once")
+        ]

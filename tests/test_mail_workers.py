@@ -22,7 +22,7 @@ def test_concurrent_workers_send_each_email_once(transactional_db, smtp_server):
         get_user_model()(username=f"w{i:03d}", email=f"w{i:03d}@example.org") for i in range(40))
     users = list(get_user_model().objects.filter(username__startswith="w"))
     # Desktop pushes off: their background thread would lock the new rows, which a run then skips.
-    with override_settings(NOTIFY={**settings.NOTIFY, "use_push_api": False, "push_background": False}):
+    with override_settings(NOTIFY={**settings.NOTIFY, "use_push_api": False, "job_backend": "cron"}):
         for n in range(3):
             Message.emit_notification(None, None, "system", lambda u, m, n=n: (f"#{n}", "<p>x</p>"),
                                       [(u, "often") for u in users])

@@ -227,7 +227,7 @@ def test_concurrent_runs_push_each_message_once(transactional_db, service):
 
     Message.objects.update(pushed=timezone.now())
     subscribe(user("bert"), service.subscriber().info())
-    with notify(push_background=False):
+    with notify(job_backend="cron"):
         for i in range(30):
             comment("andy", "Harry Potter", f"comment {i}")
     barrier, reports = threading.Barrier(3), []

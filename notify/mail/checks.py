@@ -45,7 +45,7 @@ def check_mail_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.C
     if isinstance(day, bool) or day not in range(7):
         errors.append(checks.Error(f"NOTIFY['mail_weekly_day'] is {day!r}, not a weekday number.",
                                    hint="Use 0 for Monday to 6 for Sunday.", id="notify.E032"))
-    for name in ("mail_often_every", "mail_claim_timeout", "mail_timeout"):
+    for name in ("mail_often_every", "claim_timeout", "mail_timeout"):
         if not _positive(_setting(name)):
             errors.append(checks.Error(f"NOTIFY[{name!r}] is {_setting(name)!r}, not a positive number of seconds.",
                                        hint=f"The default is {DEFAULTS[name]!r}.", id="notify.E033"))

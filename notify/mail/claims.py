@@ -8,7 +8,7 @@ statements of one mail mode take turns, so that a run takes all of a user's
 pending messages or none; on SQLite the statement itself is atomic (SQLite
 has one writer at a time). The token starts with the claim's Unix
 time, so a claim left behind by a crashed run expires after
-``NOTIFY['mail_claim_timeout']`` seconds and the messages go out later.
+``NOTIFY['claim_timeout']`` seconds and the messages go out later.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def pending(mode: str) -> QuerySet[Message]:
 
 def unclaimed(now: float | None = None) -> Q:
     """Return a filter for messages that no live run holds."""
-    cutoff = int(now if now is not None else time.time()) - int(notify_settings.mail_claim_timeout)
+    cutoff = int(now if now is not None else time.time()) - int(notify_settings.claim_timeout)
     return Q(mail_claim="") | Q(mail_claim__lt=f"{max(cutoff, 0):010d}")
 
 

@@ -118,7 +118,7 @@ class MailRun:
         self.mode = mode
         self.started = time.time()
         self.token = claims.new_token(self.started)
-        self.deadline = self.started + 0.8 * float(notify_settings.mail_claim_timeout)
+        self.deadline = self.started + 0.8 * float(notify_settings.claim_timeout)
         self.mark_seen = bool(notify_settings.mark_seen_when_sent)
         self.messages: list[Message] = []
         self.broadcasts: list[Message] = []

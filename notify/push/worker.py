@@ -76,7 +76,7 @@ atexit.register(worker.stop)
 
 def on_messages_created(sender: Any, messages: list[Any], **kwargs: Any) -> None:
     """Wake the push worker when messages were committed (push must be on)."""
-    if not (notify_settings.use_push_api and notify_settings.push_background and messages):
+    if not (notify_settings.use_push_api and notify_settings.job_backend == "thread" and messages):
         return
     if connection.in_atomic_block:
         # The callback runs inside a transaction that is still open (a test simulating a commit):
