@@ -1,4 +1,4 @@
-"""Sending pushes to a real push service on 127.0.0.1: VAPID, encryption, retries, the outbox job."""
+"""Sending pushes to a real push service on 127.0.0.1: VAPID, encryption, one attempt per push, the outbox job."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from notify.models import Message, Subscription
+from notify.models import Message, PushDelivery, Subscription
 from notify.push.jobs import push_pending
-from notify.push.sender import Push, PushSender
+from notify.push.sender import Push, PushSender, parse_retry_after
 from notify.push.subscriptions import subscribe
 from notify.push.worker import worker
 from tests.support.pushservice import PushService
 
-FAST = {"push_retry_delay": 0.01, "push_timeout": 2}
+FAST = {"push_timeout": 2}
 
 
 def notify(**changes):
@@ -50,7 +50,7 @@ def b64(raw):
 def test_pushes_are_signed_encrypted_and_carry_ttl_urgency_topic(service):
     sub = service.subscriber()
     [outcome] = PushSender().send([push_to(sub)])
-    assert (outcome.state, outcome.status, outcome.attempts) == ("sent", 201, 1)
+    assert (outcome.state, outcome.status, outcome.error) == ("sent", 201, "")
     [received] = service.received
     assert received.payload == {"subject": "hi"}
     assert received.claims["aud"] == service.origin and received.claims["sub"] == "mailto:admin@chatter.localhost"
@@ -66,30 +66,40 @@ def test_each_push_service_gets_its_own_audience(service):
     assert {r.claims["aud"] for r in service.received} == {service.origin}
 
 
-def test_statuses_decide_gone_retry_and_failure(service):
+def test_one_attempt_per_push_and_the_status_decides_what_comes_next(service):
     subs = {
         "gone404": service.subscriber(404), "gone410": service.subscriber(410),
-        "retry429": service.subscriber(429, 429), "retry500": service.subscriber(500, 503),
-        "retry413": service.subscriber(413), "dead500": service.subscriber(500, 500, 500, 500),
-        "bad400": service.subscriber(400),
+        "busy429": service.subscriber(429, retry_after=120), "down503": service.subscriber(503, retry_after=7),
+        "error500": service.subscriber(500), "big413": service.subscriber(413), "bad400": service.subscriber(400),
+        "moved301": service.subscriber(301), "denied403": service.subscriber(403),
     }
     outcomes = PushSender().send([push_to(s, pk=i) for i, s in enumerate(subs.values())])
-    result = {name: (o.state, o.status, o.attempts)
+    result = {name: (o.state, o.status, o.retry_after)
               for name, o in zip(subs, sorted(outcomes, key=lambda o: o.push.subscription_id), strict=True)}
     assert result == {
-        "gone404": ("gone", 404, 1), "gone410": ("gone", 410, 1), "retry429": ("sent", 201, 3),
-        "retry500": ("sent", 201, 3), "retry413": ("sent", 201, 2), "dead500": ("failed", 500, 3),
-        "bad400": ("failed", 400, 1),
+        "gone404": ("gone", 404, None), "gone410": ("gone", 410, None), "busy429": ("retry", 429, 120.0),
+        "down503": ("retry", 503, 7.0), "error500": ("retry", 500, None), "big413": ("retry", 413, None),
+        "bad400": ("failed", 400, None), "moved301": ("failed", 301, None), "denied403": ("failed", 403, None),
     }
+    assert len(service.received) == len(subs)  # nothing was tried twice
 
 
-def test_network_errors_are_retried_then_given_up(service):
+def test_retry_after_is_read_in_seconds_or_as_a_date():
+    import email.utils
+
+    assert parse_retry_after("120") == 120.0 and parse_retry_after("-5") == 0.0
+    assert parse_retry_after(None) is None and parse_retry_after("soon") is None
+    later = email.utils.formatdate(time.time() + 600, usegmt=True)
+    assert 590 < parse_retry_after(later) <= 600
+
+
+def test_network_errors_are_worth_a_retry(service):
     from tests.support.server import free_port
 
     sub = service.subscriber()
     dead = Push(1, f"http://127.0.0.1:{free_port()}/push/x", sub.p256dh, b64(sub.auth), b"{}")
     [outcome] = PushSender().send([dead])
-    assert (outcome.state, outcome.status, outcome.attempts) == ("failed", None, 3)
+    assert (outcome.state, outcome.status) == ("retry", None)
     assert "ConnectionError" in outcome.error
 
 
@@ -97,12 +107,37 @@ def test_a_slow_endpoint_does_not_hold_up_the_others(service):
     slow = service.subscriber(delay=1.5)
     fast = [service.subscriber() for _ in range(30)]
     start = time.monotonic()
-    outcomes = PushSender(timeout=0.3, max_attempts=2, workers=4).send(
+    outcomes = PushSender(timeout=0.3, workers=4).send(
         [push_to(slow, pk=0)] + [push_to(s, pk=i + 1) for i, s in enumerate(fast)])
     elapsed = time.monotonic() - start
     states = {o.push.subscription_id: o.state for o in outcomes}
-    assert states.pop(0) == "failed" and set(states.values()) == {"sent"} and len(states) == 30
-    assert elapsed < 1.2, elapsed  # two timed-out attempts, not 1.5 s per attempt, and the rest alongside
+    assert states.pop(0) == "retry" and set(states.values()) == {"sent"} and len(states) == 30
+    assert elapsed < 1.0, elapsed  # one timed-out attempt, not 1.5 s, and the rest alongside
+
+
+def test_the_deadline_is_the_senders_own_and_a_stuck_thread_is_replaced(service):
+    # A dripping answer never lets a socket timeout fire; hanging ones fill every worker at first.
+    stuck = [service.subscriber(drip=True), service.subscriber(hang=True)]
+    fast = [service.subscriber() for _ in range(20)]
+    start = time.monotonic()
+    outcomes = PushSender(timeout=0.3, workers=2).send([push_to(s, pk=i) for i, s in enumerate(stuck + fast)])
+    elapsed = time.monotonic() - start
+    states = {o.push.subscription_id: (o.state, o.error) for o in outcomes}
+    assert states.pop(0) == ("retry", "no answer within 0.3 s")
+    hanging = states.pop(1)  # here the socket's read timeout may come first
+    assert hanging[0] == "retry" and hanging[1].startswith(("no answer within 0.3 s", "ReadTimeoutError")), hanging
+    assert set(states.values()) == {("sent", "")} and len(states) == 20
+    assert elapsed < 1.5, elapsed
+    assert len(service.hung) == 2
+
+
+def test_a_malformed_stored_key_fails_alone(service, caplog):
+    good = service.subscriber()
+    broken = Push(0, service.subscriber().endpoint, "B" + "A" * 86, b64(good.auth), b"{}")
+    outcomes = PushSender().send([broken, push_to(good, pk=1)])
+    states = {o.push.subscription_id: o.state for o in outcomes}
+    assert states == {0: "failed", 1: "sent"}
+    assert "could not be prepared" in caplog.text
 
 
 def test_endpoints_on_private_addresses_are_not_contacted_unless_allowed(service):
@@ -129,7 +164,9 @@ def test_a_comment_reaches_the_push_service_decrypted(db, on_commit, service):
     # The seed created its messages quietly: only the new one waits in the outbox.
     assert list(Message.objects.filter(pushed__isnull=True)) == messages
     report = push_pending()
-    assert (report.sent, report.failed, report.removed) == (1, 0, 0)
+    assert (report.sent, report.failed, report.retried, report.removed) == (1, 0, 0, 0)
+    assert json.loads(json.dumps(report.as_dict()))["sent"] == 1
+    assert not PushDelivery.objects.exists()
     [payload] = service.payloads(sub)
     [message] = messages
     assert payload == {"subject": "Andy commented on Harry Potter", "body": "Don't panic & bring a towel.",
@@ -140,7 +177,8 @@ def test_a_comment_reaches_the_push_service_decrypted(db, on_commit, service):
     assert push_pending().messages == 0
 
 
-def test_outbox_marks_everything_and_prunes_gone_subscriptions(db, on_commit, service):
+def test_outbox_marks_everything_prunes_gone_subscriptions_and_gives_up_after_max_attempts(db, on_commit,
+                                                                                          service):
     Message.objects.update(pushed=timezone.now())
     alive, gone, flaky = service.subscriber(), service.subscriber(410), service.subscriber(500, 500, 500)
     subscribe(user("bert"), alive.info())
@@ -150,28 +188,59 @@ def test_outbox_marks_everything_and_prunes_gone_subscriptions(db, on_commit, se
         comment("chloe", "Harry Potter", "one")  # to andy and bert
         comment("robin", "Star Trek", "two")  # to chloe, who has no subscription
     report = push_pending()
-    assert (report.messages, report.sent, report.failed, report.removed) == (3, 1, 1, 1)
+    assert report.as_dict() == {"messages": 3, "sent": 1, "failed": 0, "retried": 1, "removed": 1, "skipped": 0}
+    assert not Message.objects.filter(pushed__isnull=True).exists()
+    [retry] = PushDelivery.objects.all()
+    assert (retry.subscription.endpoint, retry.attempts, retry.error, retry.claim) == (flaky.endpoint, 1, "HTTP 500",
+                                                                                      "")
+    for attempts in (2, 3):
+        PushDelivery.objects.update(due=timezone.now())
+        report = push_pending()
+        assert (report.messages, report.sent, report.retried, report.failed) == (0, 0, attempts == 2, attempts == 3)
+    assert not PushDelivery.objects.exists()  # given up after push_max_attempts (3)
+    assert len(service.payloads(flaky)) == 0 and len([r for r in service.received if r.token == flaky.token]) == 3
     assert sorted(Subscription.objects.values_list("endpoint", "failure_count")) == sorted(
         [(alive.endpoint, 0), (flaky.endpoint, 1)])
-    assert not Message.objects.filter(pushed__isnull=True).exists()
 
 
-def test_outbox_queries_do_not_grow_with_messages(db, on_commit, service):
+def test_a_gone_subscription_takes_its_waiting_retries_with_it(db, on_commit, service):
     Message.objects.update(pushed=timezone.now())
-    subscribe(user("bert"), service.subscriber().info())
-    subscribe(user("andy"), service.subscriber().info())
+    sub = service.subscriber(503, 410)
+    subscribe(user("bert"), sub.info())
+    with on_commit():
+        comment("andy", "Harry Potter", "first")
+    assert push_pending().retried == 1
+    with on_commit():
+        comment("andy", "Harry Potter", "second")
+    report = push_pending()
+    assert (report.messages, report.removed, report.sent, report.retried) == (1, 1, 0, 0)
+    assert not Subscription.objects.exists() and not PushDelivery.objects.exists()
 
-    def run(n):
+
+def test_outbox_queries_do_not_grow_with_messages_or_subscriptions(db, on_commit, service):
+    Message.objects.update(pushed=timezone.now())
+
+    def run(messages, subscriptions):
+        for name in ("andy", "bert"):
+            for _ in range(subscriptions):
+                Subscription.objects.create(user=user(name), **keys(service.subscriber()))
         with on_commit():
-            for i in range(n):
+            for i in range(messages):
                 comment(["andy", "bert"][i % 2], "Harry Potter", f"comment {i}")
         with CaptureQueriesContext(connection) as ctx:
             report = push_pending()
-        assert report.sent == n
+        assert report.sent == messages * subscriptions
+        Subscription.objects.all().delete()
         return len(ctx.captured_queries)
 
-    # ids, claim, read back, subscriptions, owners, reply-tos, success, ids again: no transaction held
-    assert run(1) == run(20) == 8
+    # Lease: reap, take, release. Expand: ids, (savepoint) claim, read back, subscriptions, insert (release).
+    # Deliver: ids, claim, read back, owners, reply-tos, delete the sent, mark subscriptions. Ids again (2).
+    assert run(1, 1) == run(10, 1) == run(2, 8) == 19
+
+
+def keys(sub):
+    info = sub.info()
+    return {"endpoint": info["endpoint"], "p256dh": info["keys"]["p256dh"], "auth": info["keys"]["auth"]}
 
 
 def test_old_and_seen_messages_are_marked_without_a_push(db, service):
@@ -215,8 +284,9 @@ def test_a_message_whose_payload_fails_is_left_out_and_does_not_block_the_others
 
     monkeypatch.setattr(jobs, "build_payload", failing_for_the_first)
     report = push_pending()
-    assert report.sent == 1 and [p["id"] for p in service.payloads()] == [second.pk]
+    assert (report.sent, report.failed) == (1, 1) and [p["id"] for p in service.payloads()] == [second.pk]
     assert f"Cannot build the push of message #{first.pk}" in caplog.text
+    assert not PushDelivery.objects.exists()
     assert push_pending().messages == 0  # the broken one is not taken again and again
 
 

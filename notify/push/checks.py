@@ -35,6 +35,7 @@ def admin_contact_error(value: Any) -> str | None:
 
 
 def _number_errors() -> list[checks.CheckMessage]:
+    """Return the errors of the number and urgency settings of push."""
     errors = []
     for key, low in (("push_ttl", 0), ("push_timeout", 0.001), ("push_max_attempts", 1),
                      ("push_retry_delay", 0), ("push_workers", 1)):
@@ -42,6 +43,11 @@ def _number_errors() -> list[checks.CheckMessage]:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
             errors.append(checks.Error(f"NOTIFY[{key!r}] must be a number of at least {low}, not {value!r}.",
                                        hint="Remove the key to use the default.", id="notify.E016"))
+    limit = notify_settings.push_max_subscriptions
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        errors.append(checks.Error(f"NOTIFY['push_max_subscriptions'] must be a whole number of at least 1, "
+                                   f"not {limit!r}.", hint="Remove the key to keep 10 per user.",
+                                   id="notify.E018"))
     if notify_settings.push_urgency not in URGENCIES:
         errors.append(checks.Error(f"NOTIFY['push_urgency'] is {notify_settings.push_urgency!r}.",
                                    hint=f"Use one of: {', '.join(URGENCIES)}.", id="notify.E017"))

@@ -1,14 +1,34 @@
-"""The push outbox: take every message whose ``pushed`` is still empty, mark it, and push it.
+"""The push outbox: expand new messages into one delivery per subscription, then deliver what is due.
 
-A run *claims* a batch in one short UPDATE (``pushed`` gets the run's own
-timestamp, only where it is still empty), reads back what it got, and then
-pushes with no transaction open: concurrent runs (the web process's
-background thread, the scheduler) never push a message twice, and no row
-stays locked while push services answer.
+A run of :func:`push_pending` works in two phases, batch after batch, until nothing is left:
+
+*Expand.* It claims the messages whose ``pushed`` is still empty in one short UPDATE (``pushed``
+gets the run's own timestamp, only where it is still empty) and, in the same transaction, inserts
+one :class:`~notify.models.PushDelivery` per subscription of each message's recipient (every
+subscription for a broadcast). So each message is expanded exactly once, even with several runs
+at once, and a run that dies before its commit leaves the messages to the next one. Messages that
+are already seen or older than ``push_ttl`` are taken without a delivery.
+
+*Deliver.* It claims the deliveries that are due and free (their ``claim`` names no existing
+:class:`~notify.models.Lease`), untried ones first, by writing its lease token into them in one
+UPDATE, and makes one attempt at each with no transaction open
+(:meth:`~notify.push.sender.PushSender.send`). Then it deletes the deliveries that were sent, that
+failed for good (not worth another attempt, or ``push_max_attempts`` reached) and those of
+subscriptions the push service declared gone (which are deleted too); a delivery worth another
+attempt is rescheduled: ``due`` moves ``push_retry_delay`` seconds ahead, doubled for every further
+attempt, or as far as the service's ``Retry-After`` asks (at most :data:`MAX_RETRY_DELAY`), and its
+claim is cleared. No run waits for a retry: a later run takes it when it is due (the scheduler runs
+the outbox every ``push_pending_every`` seconds). A run takes no delivery twice.
+
+A run holds a lease (``notify.leases.Held("push")``), renews it between batches and stops between
+batches when a signal asked it to (:mod:`notify.shutdown`). A run that was killed leaves its claims
+behind; the next run reaps its lease and delivers them again: delivery is at least once (a
+repeated push replaces the earlier notification on the device, which tags it with the message id).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import threading
@@ -16,129 +36,254 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import F, prefetch_related_objects
+from django.db import transaction
+from django.db.models import F, Q, prefetch_related_objects
 from django.utils import timezone
 
+from .. import leases, shutdown
 from ..conf import notify_settings
-from ..models import Message, Subscription
+from ..models import Message, PushDelivery, Subscription
 from .payload import build_payload, push_headers
-from .sender import Push, PushSender
+from .sender import Outcome, Push, PushSender
 from .subscriptions import forget
 
 logger = logging.getLogger(__name__)
 _lock = threading.Lock()
+
+#: Longest time a retry is put off, whatever the backoff or a ``Retry-After`` header asks for.
+MAX_RETRY_DELAY = 3600.0
+_ERROR_LENGTH = PushDelivery._meta.get_field("error").max_length
+_COUNTS = ("messages", "sent", "failed", "retried", "removed", "skipped")
 
 
 @dataclass
 class PushReport:
     """What one run of :func:`push_pending` did."""
 
-    #: Messages marked as pushed (with or without a push).
+    #: Messages taken from the outbox (with or without deliveries).
     messages: int = 0
     #: Pushes accepted by a push service.
     sent: int = 0
-    #: Pushes that failed after all attempts.
+    #: Pushes given up: not worth another attempt, out of attempts, no payload, or too old by now.
     failed: int = 0
+    #: Pushes that failed this time and were rescheduled for a later run.
+    retried: int = 0
     #: Subscriptions deleted because their push service said they are gone.
     removed: int = 0
-    #: Messages marked without a push because they were older than ``push_ttl`` or already seen.
+    #: Messages taken without a push because they were older than ``push_ttl`` or already seen.
     skipped: int = 0
-    outcomes: list[Any] = field(default_factory=list, repr=False)
+    #: What became of every attempt of the run (left out of :meth:`as_dict`).
+    outcomes: list[Outcome] = field(default_factory=list, repr=False)
 
     def add(self, other: PushReport) -> None:
-        """Add the counts of another run."""
-        for name in ("messages", "sent", "failed", "removed", "skipped"):
+        """Add the counts and outcomes of another run."""
+        for name in _COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.outcomes += other.outcomes
 
-
-def _claim(batch_size: int) -> list[Message]:
-    """Take the next batch of unpushed messages for this run and return them, oldest first."""
-    ids = list(Message.objects.filter(pushed__isnull=True).order_by("created", "id")
-               .values_list("pk", flat=True)[:batch_size])
-    if not ids:
-        return []
-    stamp = timezone.now()
-    Message.objects.filter(pk__in=ids, pushed__isnull=True).update(pushed=stamp)
-    return list(Message.objects.filter(pk__in=ids, pushed=stamp).order_by("created", "id"))
+    def as_dict(self) -> dict[str, int]:
+        """Return the counts as a JSON-serialisable dict (without the outcomes)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name in _COUNTS}
 
 
-def _subscriptions(messages: list[Message]) -> dict[int | None, list[Subscription]]:
-    user_ids = {m.user_id for m in messages if m.user_id is not None}
-    broadcast = any(m.user_id is None for m in messages)
-    queryset = Subscription.objects.all() if broadcast else Subscription.objects.filter(user_id__in=user_ids)
-    by_user: dict[int | None, list[Subscription]] = defaultdict(list)
-    for sub in queryset.order_by("id"):
-        by_user[sub.user_id].append(sub)
+# Phase 1: expand messages into deliveries -------------------------------------------------------------
+
+def _fresh(messages: list[tuple[int, int | None, datetime.datetime, Any]], now: datetime.datetime) -> list[
+        tuple[int, int | None]]:
+    """Return ``(id, user_id)`` of the messages still worth a push: unseen and younger than ``push_ttl``."""
+    oldest = now - datetime.timedelta(seconds=int(notify_settings.push_ttl))
+    return [(pk, user_id) for pk, user_id, created, seen in messages if created >= oldest and seen is None]
+
+
+def _subscriptions_by_user(messages: list[tuple[int, int | None]]) -> dict[int, list[int]]:
+    """Return the subscription ids of every recipient (of every user when a message is a broadcast)."""
+    subscriptions = Subscription.objects.order_by("id")
+    if all(user_id is not None for _pk, user_id in messages):
+        subscriptions = subscriptions.filter(user_id__in={user_id for _pk, user_id in messages})
+    by_user: dict[int, list[int]] = defaultdict(list)
+    for pk, user_id in subscriptions.values_list("pk", "user_id"):
+        by_user[user_id].append(pk)
     return by_user
 
 
-def _payloads(messages: list[Message]) -> list[tuple[Message, bytes, dict[str, str]]]:
-    """Build each message's payload; a message whose payload fails is logged and left out."""
+def _deliveries(messages: list[tuple[int, int | None]], due: datetime.datetime) -> list[PushDelivery]:
+    """Return one unsaved delivery per message and subscription of its recipient."""
+    by_user = _subscriptions_by_user(messages)
+    everybody = sorted(pk for pks in by_user.values() for pk in pks)
+    return [PushDelivery(message_id=pk, subscription_id=sub, due=due)
+            for pk, user_id in messages for sub in (everybody if user_id is None else by_user.get(user_id, ()))]
+
+
+def _expand(batch_size: int, report: PushReport) -> bool:
+    """Take the next batch of unpushed messages and store their deliveries; tell whether there was one."""
+    ids = list(Message.objects.filter(pushed__isnull=True).order_by("created", "id")
+               .values_list("pk", flat=True)[:batch_size])
+    if not ids:
+        return False
+    stamp = timezone.now()
+    with transaction.atomic():
+        Message.objects.filter(pk__in=ids, pushed__isnull=True).update(pushed=stamp)
+        taken = list(Message.objects.filter(pk__in=ids, pushed=stamp).values_list("pk", "user_id", "created", "seen"))
+        fresh = _fresh(taken, stamp)
+        if fresh:
+            PushDelivery.objects.bulk_create(_deliveries(fresh, stamp))
+    report.messages += len(taken)
+    report.skipped += len(taken) - len(fresh)
+    return True
+
+
+# Phase 2: deliver what is due ---------------------------------------------------------------------------
+
+def _claimable(started: datetime.datetime) -> Q:
+    """Match the deliveries a run that started at ``started`` may take now: due, free, not tried by it."""
+    free = Q(claim="") | ~Q(claim__in=leases.live_tokens())
+    # A retry is rescheduled after ``started``, so a run never takes again what it has tried.
+    due = Q(attempts=0, due__lte=timezone.now()) | Q(due__lte=started)
+    return free & due
+
+
+def _claim(token: str, batch_size: int, started: datetime.datetime) -> list[PushDelivery]:
+    """Write ``token`` into the next batch of claimable deliveries, untried first, and return them."""
+    ids = list(PushDelivery.objects.filter(_claimable(started)).order_by("attempts", "due", "id")
+               .values_list("pk", flat=True)[:batch_size])
+    if not ids:
+        return []
+    PushDelivery.objects.filter(_claimable(started), pk__in=ids).update(claim=token)
+    return list(PushDelivery.objects.filter(pk__in=ids, claim=token).select_related("message", "subscription")
+                .order_by("attempts", "due", "id"))
+
+
+def _payloads(deliveries: list[PushDelivery]) -> dict[int, tuple[bytes, dict[str, str]]]:
+    """Build each message's payload once; a message whose payload fails is logged and left out."""
+    messages = list({d.message_id: d.message for d in deliveries}.values())
+    prefetch_related_objects(messages, "owner", "reply_to")
     urgency = notify_settings.push_urgency
-    built = []
+    built = {}
     for message in messages:
         try:
-            built.append((message, build_payload(message), push_headers(message, urgency)))
+            built[message.pk] = (build_payload(message), push_headers(message, urgency))
         except Exception:
             logger.exception("Cannot build the push of message #%s; it is not pushed.", message.pk)
     return built
 
 
-def _deliver(messages: list[Message], sender: PushSender | None) -> PushReport:
-    report = PushReport(messages=len(messages))
-    now = timezone.now()
+def _pushes(deliveries: list[PushDelivery], now: datetime.datetime) -> tuple[list[Push], list[PushDelivery]]:
+    """Return the pushes to make and the deliveries given up before an attempt (no payload, too old)."""
     oldest = now - datetime.timedelta(seconds=int(notify_settings.push_ttl))
-    fresh = [m for m in messages if m.created >= oldest and m.seen is None]
-    report.skipped = len(messages) - len(fresh)
-    by_user = _subscriptions(fresh) if fresh else {}
-    everybody = [sub for subs in by_user.values() for sub in subs]
-    wanted = [m for m in fresh if (by_user.get(m.user_id) if m.user_id is not None else everybody)]
-    if wanted:
-        prefetch_related_objects(wanted, "owner", "reply_to")
-        pushes = []
-        for message, data, headers in _payloads(wanted):
-            for sub in by_user[message.user_id] if message.user_id is not None else everybody:
-                pushes.append(Push(sub.pk, sub.endpoint, sub.p256dh, sub.auth, data, headers))
-        own = sender is None
-        sender = sender or PushSender()
-        try:
-            report.outcomes = sender.send(pushes)
-        finally:
-            if own:
-                sender.close()
-        _record(report, now)
-    return report
+    built = _payloads(deliveries)
+    pushes, dropped = [], []
+    for d in deliveries:
+        if d.message_id not in built or d.message.created < oldest:
+            dropped.append(d)
+            continue
+        sub = d.subscription
+        data, headers = built[d.message_id]
+        pushes.append(Push(sub.pk, sub.endpoint, sub.p256dh, sub.auth, data, headers, delivery_id=d.pk))
+    return pushes, dropped
 
 
-def _record(report: PushReport, now: datetime.datetime) -> None:
-    by_state: dict[str, set[int]] = defaultdict(set)
-    for outcome in report.outcomes:
-        by_state[outcome.state].add(outcome.push.subscription_id)
-    gone = by_state["gone"]
-    ok = by_state["sent"] - gone
-    failed = by_state["failed"] - gone - ok
-    report.sent = sum(1 for o in report.outcomes if o.state == "sent")
-    report.failed = sum(1 for o in report.outcomes if o.state == "failed")
-    report.removed = forget(sorted(gone))
+def retry_delay(attempts: int, asked: float | None = None) -> float:
+    """Return the seconds before the next attempt of a push that failed ``attempts`` times."""
+    delay = float(notify_settings.push_retry_delay) * 2 ** max(0, attempts - 1)
+    if asked is not None:
+        delay = max(delay, asked)
+    return min(delay, MAX_RETRY_DELAY)
+
+
+@dataclass
+class _Settlement:
+    """What to write after one batch: deliveries to delete or reschedule, subscriptions to update."""
+
+    done: list[int] = field(default_factory=list)
+    retries: list[PushDelivery] = field(default_factory=list)
+    ok: set[int] = field(default_factory=set)
+    failing: set[int] = field(default_factory=set)
+    gone: set[int] = field(default_factory=set)
+
+
+def _settle(outcome: Outcome, delivery: PushDelivery, now: datetime.datetime, report: PushReport,
+            plan: _Settlement) -> None:
+    """Count one outcome and note what to write for it."""
+    sub = outcome.push.subscription_id
+    attempts = delivery.attempts + 1
+    if outcome.state == "sent":
+        report.sent += 1
+        plan.ok.add(sub)
+    elif outcome.state == "gone":
+        plan.gone.add(sub)
+    elif outcome.state == "retry" and attempts < int(notify_settings.push_max_attempts):
+        report.retried += 1
+        delivery.attempts, delivery.claim, delivery.error = attempts, "", outcome.error[:_ERROR_LENGTH]
+        delivery.due = now + datetime.timedelta(seconds=retry_delay(attempts, outcome.retry_after))
+        plan.retries.append(delivery)
+        return
+    else:
+        report.failed += 1
+        plan.failing.add(sub)
+        logger.warning("push of message #%s to %s failed after %d attempt(s): %s", delivery.message_id,
+                       outcome.push.endpoint[:60], attempts, outcome.error)
+    plan.done.append(delivery.pk)
+
+
+def _write(plan: _Settlement, now: datetime.datetime, report: PushReport) -> None:
+    """Delete finished deliveries, reschedule retries, update and forget subscriptions."""
+    if plan.done:
+        PushDelivery.objects.filter(pk__in=plan.done).delete()
+    if plan.retries:
+        PushDelivery.objects.bulk_update(plan.retries, ["attempts", "due", "error", "claim"])
+    ok = plan.ok - plan.gone
     if ok:
         Subscription.objects.filter(pk__in=ok).update(last_success=now, failure_count=0)
-    if failed:
-        Subscription.objects.filter(pk__in=failed).update(failure_count=F("failure_count") + 1)
+    failing = plan.failing - plan.gone - ok
+    if failing:
+        Subscription.objects.filter(pk__in=failing).update(failure_count=F("failure_count") + 1)
+    report.removed += forget(sorted(plan.gone))
+
+
+def _deliver(deliveries: list[PushDelivery], sender: PushSender, report: PushReport) -> None:
+    """Make one attempt at each delivery of a batch and record what became of it."""
+    pushes, dropped = _pushes(deliveries, timezone.now())
+    outcomes = sender.send(pushes) if pushes else []
+    now = timezone.now()
+    by_id = {d.pk: d for d in deliveries}
+    plan = _Settlement(done=[d.pk for d in dropped])
+    report.failed += len(dropped)
+    for outcome in outcomes:
+        _settle(outcome, by_id[outcome.push.delivery_id], now, report, plan)
+    report.outcomes += outcomes
+    _write(plan, now, report)
+
+
+def _run(lease: leases.Held, batch_size: int, sender: PushSender, report: PushReport) -> None:
+    """Expand and deliver batch after batch until nothing is left or a signal asks to stop."""
+    started = timezone.now()
+    while not shutdown.requested():
+        expanded = _expand(batch_size, report)
+        deliveries = _claim(lease.token, batch_size, started)
+        if deliveries:
+            _deliver(deliveries, sender, report)
+        if not (expanded or deliveries):
+            return
+        lease.renew()
 
 
 def push_pending(batch_size: int = 500, sender: PushSender | None = None) -> PushReport:
-    """Push every message not pushed yet to its recipient's subscriptions; return what happened.
+    """Expand new messages into deliveries and make one attempt at every delivery that is due.
 
-    Messages to users without a subscription, already seen or older than ``push_ttl`` are taken
-    without a push. A message is marked when a run takes it, so it is pushed at most once even
-    with several runs at the same time; if the process dies while pushing, that push is lost (the
-    message itself stays in the site and goes by e-mail).
+    Deliveries to users without a subscription are never made; messages already seen or older than
+    ``push_ttl`` are taken without one. A failed attempt worth another is rescheduled, not waited
+    for. Several runs at once (threads, processes, hosts) push each message once per subscription;
+    a run that dies leaves its deliveries to the next one, which makes them again.
     """
     report = PushReport()
     with _lock:
-        while True:
-            messages = _claim(batch_size)
-            if not messages:
-                return report
-            report.add(_deliver(messages, sender))
+        leases.reap()
+        own = sender is None
+        sender = sender or PushSender()
+        try:
+            with leases.Held("push") as lease:
+                _run(lease, batch_size, sender, report)
+        finally:
+            if own:
+                sender.close()
+    return report

@@ -1,4 +1,4 @@
-"""The life cycle of push subscriptions: subscribe (again), unsubscribe, forget dead ones."""
+"""The life cycle of push subscriptions: subscribe (again, up to a number per user), unsubscribe, forget dead ones."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from ..conf import notify_settings
@@ -52,7 +53,10 @@ def parse_subscription(data: Any) -> dict[str, str]:
 
 
 def subscribe(user: Any, data: Any, *, user_agent: str = "", lang: str = "") -> Subscription:
-    """Store the subscription for ``user``; an endpoint seen before is updated and moves to ``user``."""
+    """Store the subscription for ``user``; an endpoint seen before is updated and moves to ``user``.
+
+    A user keeps at most ``push_max_subscriptions``: storing one more deletes their oldest ones.
+    """
     check_user(user)
     fields = parse_subscription(data)
     endpoint = fields.pop("endpoint")
@@ -61,21 +65,37 @@ def subscribe(user: Any, data: Any, *, user_agent: str = "", lang: str = "") -> 
         lang=(lang or "")[: _FIELD("lang").max_length], failure_count=0,
     )
     with transaction.atomic():
-        subscription, created = Subscription.objects.update_or_create(
+        subscription, _created = Subscription.objects.update_or_create(
             endpoint=endpoint, defaults=defaults, create_defaults=dict(defaults, created=timezone.now()))
+        _keep_newest(subscription)
     return subscription
+
+
+def _keep_newest(subscription: Subscription) -> int:
+    """Delete the owner's oldest subscriptions beyond ``push_max_subscriptions``; return how many."""
+    keep = max(1, int(notify_settings.push_max_subscriptions))
+    newest = (Subscription.objects.filter(user_id=subscription.user_id).exclude(pk=subscription.pk)
+              .order_by("-created", "-pk").values_list("pk", flat=True))
+    extra = list(newest[keep - 1:])
+    if not extra:
+        return 0
+    return _delete(Subscription.objects.filter(pk__in=extra))
 
 
 def unsubscribe(user: Any, endpoint: str) -> bool:
     """Delete ``user``'s subscription with this endpoint; return False when they have none such."""
     check_user(user)
-    deleted, _detail = Subscription.objects.filter(user=user, endpoint=endpoint).delete()
-    return bool(deleted)
+    return bool(_delete(Subscription.objects.filter(user=user, endpoint=endpoint)))
 
 
 def forget(subscription_ids: list[int]) -> int:
     """Delete subscriptions that the push service declared gone (404, 410); return how many."""
     if not subscription_ids:
         return 0
-    deleted, _detail = Subscription.objects.filter(pk__in=subscription_ids).delete()
-    return deleted
+    return _delete(Subscription.objects.filter(pk__in=subscription_ids))
+
+
+def _delete(subscriptions: QuerySet[Subscription]) -> int:
+    """Delete ``subscriptions`` (and their waiting deliveries); return how many subscriptions."""
+    _total, detail = subscriptions.delete()
+    return detail.get(Subscription._meta.label, 0)

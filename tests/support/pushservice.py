@@ -4,7 +4,9 @@ Each subscriber it hands out has its own key pair and auth secret, like a browse
 each POST it checks the ``Authorization: vapid t=<JWT>,k=<key>`` header (ES256 signature with ``k``, ``k``
 equal to the site's public key when given, ``aud`` equal to the endpoint's origin, ``exp`` in the future
 and at most 24 hours ahead), decrypts the aes128gcm body with the subscriber's private key and auth
-secret and records the JSON payload. The answer is 201 unless the subscriber was given other statuses.
+secret and records the JSON payload. The answer is 201 unless the subscriber was told otherwise: a
+list of statuses to answer in turn (429 and 503 with the subscriber's ``Retry-After``, if any), a
+delay before every answer (a slow service), or to hang: never answer until the service stops.
 """
 
 from __future__ import annotations
@@ -45,6 +47,13 @@ class Subscriber:
     auth: bytes
     statuses: deque = field(default_factory=deque)
     delay: float = 0.0
+    #: Never answer (until the service stops); set it back to False to answer again.
+    hang: bool = False
+    #: Answer so slowly that the answer never ends: one byte of a header every 50 ms until the
+    #: service stops (no socket timeout fires, only a deadline of the sender's own stops it).
+    drip: bool = False
+    #: The Retry-After header of a 413, 429 or 503 answer (None: no header).
+    retry_after: str | None = None
 
     @property
     def p256dh(self) -> str:
@@ -67,6 +76,8 @@ class Received:
     payload: Any = None
     claims: dict[str, Any] | None = None
     error: str = ""
+    #: When it arrived (``time.monotonic()``).
+    at: float = field(default_factory=time.monotonic)
 
 
 class VapidError(Exception):
@@ -114,6 +125,9 @@ class PushService:
         self.vapid_public_key = vapid_public_key
         self.subscribers: dict[str, Subscriber] = {}
         self.received: list[Received] = []
+        #: Tokens of the requests that hang, in the order they arrived.
+        self.hung: list[str] = []
+        self.stopping = threading.Event()
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler(), bind_and_activate=False)
@@ -130,15 +144,23 @@ class PushService:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
 
-    def subscriber(self, *statuses: int, delay: float = 0.0) -> Subscriber:
-        """Create a subscriber that answers ``statuses`` in turn (then 201), each after ``delay`` seconds."""
+    def subscriber(self, *statuses: int, delay: float = 0.0, hang: bool = False, drip: bool = False,
+                   retry_after: str | int | None = None) -> Subscriber:
+        """Create a subscriber that answers ``statuses`` in turn (then 201), each after ``delay`` seconds.
+
+        With ``hang`` it answers nothing at all until it is told otherwise or the service stops, with
+        ``drip`` it never finishes its answer; ``retry_after`` is the Retry-After header of its 413,
+        429 and 503 answers.
+        """
         token = secrets.token_urlsafe(12)
         sub = Subscriber(token, f"{self.origin}/push/{token}", ec.generate_private_key(ec.SECP256R1()),
-                         os.urandom(16), deque(statuses), delay)
+                         os.urandom(16), deque(statuses), delay, hang, drip,
+                         None if retry_after is None else str(retry_after))
         with self.lock:
             self.subscribers[token] = sub
         return sub
@@ -148,6 +170,11 @@ class PushService:
         with self.lock:
             return [r.payload for r in self.received
                     if r.status == 201 and (sub is None or r.token == sub.token)]
+
+    def order(self) -> list[str]:
+        """Return the tokens of the accepted pushes in the order they arrived."""
+        with self.lock:
+            return [r.token for r in self.received if r.status == 201]
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         """Wait until ``count`` requests arrived; return them all."""
@@ -160,19 +187,48 @@ class PushService:
                 self.changed.wait(left)
             return list(self.received)
 
+    def wait_hung(self, count: int, timeout: float = 10.0) -> list[str]:
+        """Wait until ``count`` requests hang; return their tokens."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while len(self.hung) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{len(self.hung)} of {count} requests hang")
+                self.changed.wait(left)
+            return list(self.hung)
+
     def _record(self, received: Received) -> None:
         with self.changed:
             self.received.append(received)
             self.changed.notify_all()
 
-    def _handle(self, path: str, headers: dict[str, str], body: bytes) -> int:
+    def _hang(self, token: str, wfile: Any) -> None:
+        """Hold the request until the service stops, dripping an endless answer if told to."""
+        with self.changed:
+            self.hung.append(token)
+            self.changed.notify_all()
+        if not self.subscribers[token].drip:
+            self.stopping.wait()
+            return
+        wfile.write(b"HTTP/1.1 201 Created\r\nX-Drip: ")
+        while not self.stopping.wait(0.05):
+            wfile.write(b".")
+            wfile.flush()
+
+    def _handle(self, path: str, headers: dict[str, str], body: bytes, wfile: Any) -> int | None:
+        """Check and record one push; return the status to answer, or None to answer nothing."""
         token = path.removeprefix("/push/")
         with self.lock:
             sub = self.subscribers.get(token)
-            status = (sub.statuses.popleft() if sub.statuses else 201) if sub else 404
         if sub is None:
             self._record(Received(token, 404, headers, error="unknown subscriber"))
             return 404
+        if sub.hang or sub.drip:
+            self._hang(token, wfile)
+            return None
+        with self.lock:
+            status = sub.statuses.popleft() if sub.statuses else 201
         if sub.delay:
             time.sleep(sub.delay)
         try:
@@ -190,6 +246,11 @@ class PushService:
         self._record(Received(token, status, headers, json.loads(plain), claims))
         return status
 
+    def retry_after(self, path: str) -> str | None:
+        """Return the Retry-After header that the subscriber of ``path`` answers with."""
+        sub = self.subscribers.get(path.removeprefix("/push/"))
+        return sub.retry_after if sub else None
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         service = self
 
@@ -200,10 +261,17 @@ class PushService:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                status = service._handle(self.path, headers, body)
+                try:
+                    status = service._handle(self.path, headers, body, self.wfile)
+                except OSError:  # the sender gave up on a hanging or dripping answer
+                    status = None
+                if status is None:
+                    self.close_connection = True
+                    return
                 self.send_response(status)
-                if status == 429:
-                    self.send_header("Retry-After", "0")
+                retry_after = service.retry_after(self.path)
+                if status in (413, 429, 503) and retry_after is not None:
+                    self.send_header("Retry-After", retry_after)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -213,13 +281,22 @@ class PushService:
         return Handler
 
 
-def serve_in_subprocess(vapid_public_key: str | None, count: int):
-    """Start a push service with ``count`` subscribers in another process; return (process, infos, origin)."""
+def hanging_indices(count: int, hanging: int) -> set[int]:
+    """Return which of ``count`` subscribers hang when ``hanging`` of them do: spread evenly, none first."""
+    return {(2 * i + 1) * count // (2 * hanging) for i in range(hanging)} if hanging else set()
+
+
+def serve_in_subprocess(vapid_public_key: str | None, count: int, hanging: int = 0):
+    """Start a push service with ``count`` subscribers in another process; return (process, infos, origin).
+
+    The subscribers at :func:`hanging_indices` never answer. Close the process's stdin to stop it; it
+    then prints the count of each status it answered.
+    """
     import subprocess
     import sys
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.pushservice", str(count), vapid_public_key or ""],
+        [sys.executable, "-m", "tests.support.pushservice", str(count), vapid_public_key or "", str(hanging)],
         stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
     origin = process.stdout.readline().strip()
     infos = [json.loads(process.stdout.readline()) for _ in range(count)]
@@ -229,11 +306,12 @@ def serve_in_subprocess(vapid_public_key: str | None, count: int):
 def _main(argv: list[str]) -> None:
     import sys
 
-    count, key = int(argv[0]), argv[1] or None
+    count, key, hanging = int(argv[0]), argv[1] or None, int(argv[2]) if len(argv) > 2 else 0
+    stuck = hanging_indices(count, hanging)
     with PushService(key) as service:
         print(service.origin, flush=True)
-        for _ in range(count):
-            print(json.dumps(service.subscriber().info()))
+        for i in range(count):
+            print(json.dumps(service.subscriber(hang=i in stuck).info()))
         sys.stdout.flush()
         sys.stdin.read()  # serve until the parent closes stdin
         statuses: dict[int, int] = {}
