@@ -13,8 +13,11 @@ class NotifyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the checks)
+        from . import checks, jobchecks  # noqa: F401  (register the checks)
         from .live import receivers  # noqa: F401  (connects live delivery to messages_created)
         from .mail import checks as mail_checks  # noqa: F401  (registers the e-mail checks)
         from .push import checks as push_checks  # noqa: F401  (registers the push checks)
-        from .push import receivers as push_receivers  # noqa: F401  (pushes new messages in the background)
+        from .push.receivers import on_messages_created
+        from .signals import messages_created
+
+        messages_created.connect(on_messages_created, dispatch_uid="notify.push")

@@ -31,3 +31,7 @@ class InvalidVapidKey(ImproperlyConfigured, ValueError):
 
 class NotMailedMode(NotifyError, ValueError):
     """Raised when asked to e-mail the messages of a mail mode that sends no e-mail (silent, never)."""
+
+
+class DeliveryFailed(NotifyError):
+    """Raised by a job when it could not deliver at all (the mail server is unreachable); nothing was lost."""

@@ -13,6 +13,11 @@ from tests.support.smtpserver import free_port, smtp_settings
 
 #: On PostgreSQL a run takes the claim's advisory lock in one more statement.
 ADVISORY_LOCK = 1 if connection.vendor == "postgresql" else 0
+#: Statements of every run that sends: take a lease (reap the dead ones, insert), claim, read the
+#: claimed messages and their recipients, drop the lease. Then one UPDATE per e-mail.
+RUN = 6 + ADVISORY_LOCK
+#: With broadcasts: read who already got them, close them; per e-mail one INSERT more.
+BROADCAST = 2
 
 ADDRESSES = ["andy@chatter.localhost", "bert@chatter.localhost", "chloe@chatter.localhost",
              "robin@chatter.localhost"]
@@ -42,7 +47,7 @@ def test_often_run_sends_one_digest_per_user_and_nothing_twice(db, smtp_server):
     expected = expected_counts()
     with CaptureQueriesContext(connection) as ctx:
         assert notify.send_pending_emails_often() == 4
-    assert len(ctx.captured_queries) == 4 + ADVISORY_LOCK
+    assert len(ctx.captured_queries) == RUN + BROADCAST + 4 * 2
     assert smtp_server.inbox.connections == 1
     got = smtp_server.by_recipient()
     assert sorted(got) == ADDRESSES
@@ -184,12 +189,16 @@ def test_timeout_in_the_middle_keeps_the_rest_for_the_next_run(db, smtp_server, 
     assert sorted(smtp_server.by_recipient()) == ADDRESSES[:2]
     assert "the rest stays pending" in caplog.text
     left = Message.objects.filter(sent__isnull=True, mail_mode="often")
-    assert set(left.values_list("user__username", flat=True)) == {"chloe", "robin"}
+    # The broadcast (no user) waits for chloe and robin; andy and bert have theirs.
+    assert set(left.values_list("user__username", flat=True)) == {"chloe", "robin", None}
     assert not Message.objects.exclude(mail_claim="").exists()
     smtp_server.inbox.stall.clear()
     assert send_summary_emails("often") == 2
-    assert all(len(mails) == 1 for mails in smtp_server.by_recipient().values())
+    got = smtp_server.by_recipient()
+    assert sorted(got) == ADDRESSES and all(len(mails) == 1 for mails in got.values())
+    assert all("The database has been initialized." in got[a][0].text() for a in ADDRESSES)
     assert pending_count() == 0
+    assert Message.objects.filter(user__isnull=False, subject__contains="initialized").count() == 0
 
 
 def test_a_broken_template_setting_logs_and_keeps_messages(db, smtp_server, caplog):
@@ -209,7 +218,8 @@ def test_mark_seen_when_sent(db, smtp_server):
     pending = list(Message.objects.filter(user__isnull=False, sent__isnull=True).values_list("pk", flat=True))
     with override_settings(NOTIFY={"mark_seen_when_sent": True}), CaptureQueriesContext(connection) as ctx:
         send_summary_emails("often")
-    assert len(ctx.captured_queries) == 5 + ADVISORY_LOCK
+    # Per e-mail: the UPDATE, the broadcast's INSERT and its seen INSERT.
+    assert len(ctx.captured_queries) == RUN + BROADCAST + 4 * 3
     assert not Message.objects.filter(pk__in=pending, seen__isnull=True).exists()
     broadcast = Message.objects.get(user__isnull=True)
     assert broadcast.seen is None
@@ -240,17 +250,23 @@ def test_modes_that_send_no_mail_are_refused(db):
         send_summary_emails("hourly")
 
 
-def test_a_claim_held_by_a_live_run_is_skipped_and_a_stale_one_expires(db):
-    import time
+def test_a_claim_held_by_a_live_run_is_skipped_and_a_dead_one_is_taken_over(db):
+    import datetime
 
+    from django.utils import timezone
+
+    from notify import leases
     from notify.mail import claims
+    from notify.models import Lease
 
-    now = time.time()
-    first = claims.claim("often", claims.new_token(now), now)
-    assert first == pending_count()
-    assert claims.claim("often", claims.new_token(now), now) == 0
-    later = now + 3601
-    assert claims.claim("often", claims.new_token(later), later) == first
+    first = leases.Held("mail_often")
+    assert claims.claim("often", first.token) == pending_count()
+    assert claims.claim("often", leases.Held("mail_often").token) == 0
+    assert leases.reap() == []
+    # No heartbeat for longer than the claim timeout: the lease is reaped and its claims are free.
+    Lease.objects.filter(token=first.token).update(heartbeat=timezone.now() - datetime.timedelta(seconds=121))
+    assert leases.reap() == [first.token]
+    assert claims.claim("often", leases.Held("mail_often").token) == pending_count()
 
 
 def test_the_project_can_override_the_templates(db, tmp_path):
@@ -290,7 +306,7 @@ def test_send_many_messages_in_constant_queries(db):
         mail.outbox = []
         with CaptureQueriesContext(connection) as ctx:
             assert send_summary_emails("daily") == 100
-    assert len(ctx.captured_queries) == 4 + ADVISORY_LOCK
+    assert len(ctx.captured_queries) == RUN + 100
     assert {m.subject for m in mail.outbox} == {"[chatter] 10 notifications"}
 
 

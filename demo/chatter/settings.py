@@ -5,6 +5,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from notify.celery_tasks import beat_schedule
+
 BASE_DIR = Path(__file__).resolve().parent
 
 
@@ -53,7 +55,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "notify",
     "demo.chatter",
+    "django_tasks_db",
 ]
+try:
+    import django.tasks  # noqa: F401  (Django 6 has the task framework built in)
+except ImportError:
+    INSTALLED_APPS.append("django_tasks")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -121,6 +128,17 @@ EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "8025"))
 EMAIL_TIMEOUT = 10
 
+# Background jobs. The demo runs them in its own processes (NOTIFY_JOB_BACKEND=thread: a push thread
+# in the web process, `notify_scheduler` beside it); NOTIFY_JOB_BACKEND=tasks hands them to a
+# django-tasks-db worker (`python -m demo db_worker`), =celery to a Celery worker and beat.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "chatter")
+CELERY_IMPORTS = ["notify.celery_tasks"]
+CELERY_BEAT_SCHEDULE = beat_schedule()
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+
 NOTIFY = {
     "demo_date": "2024-04-06",
     "demo_builder": "demo.chatter.seed.build",
@@ -137,4 +155,5 @@ NOTIFY = {
     **_vapid_keys(),
     "vapid_admin_email": "mailto:admin@chatter.localhost",
     "push_allow_private_endpoints": os.environ.get("NOTIFY_PUSH_ALLOW_PRIVATE", "1" if DEBUG else "0") == "1",
+    "job_backend": os.environ.get("NOTIFY_JOB_BACKEND", "thread"),
 }

@@ -24,7 +24,7 @@ def _positive(value: Any) -> bool:
 @checks.register(checks.Tags.compatibility)
 def check_mail_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """Check the ``NOTIFY`` keys that concern e-mail and the scheduler."""
-    from ..scheduler import parse_time
+    from ..jobs import parse_time
     from .compose import check_reply_pattern
 
     errors: list[checks.CheckMessage] = []

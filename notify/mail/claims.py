@@ -1,20 +1,19 @@
 """Claim pending messages for one mail run, so that concurrent runs never send a message twice.
 
-A run writes its own token into ``Message.mail_claim`` of the messages it
+A run holds a :class:`~notify.models.Lease` and writes its token into ``Message.mail_claim`` of the messages it
 takes, in one UPDATE statement, then reads them back by that token. On
 PostgreSQL the statement selects the rows ``FOR UPDATE SKIP LOCKED``, so two
 runs never wait for each other's rows, and an advisory lock lets the claim
 statements of one mail mode take turns, so that a run takes all of a user's
 pending messages or none; on SQLite the statement itself is atomic (SQLite
-has one writer at a time). The token starts with the claim's Unix
-time, so a claim left behind by a crashed run expires after
-``NOTIFY['claim_timeout']`` seconds and the messages go out later.
+has one writer at a time). A claim holds while its lease exists: a run that
+was killed leaves a lease that :func:`notify.leases.reap` deletes (at once
+when its process on this host is gone, else after ``NOTIFY['claim_timeout']``
+seconds without a heartbeat), and the next run takes the messages.
 """
 
 from __future__ import annotations
 
-import secrets
-import time
 import zlib
 from collections.abc import Collection, Iterable
 from typing import Any
@@ -23,15 +22,10 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Case, F, Q, QuerySet, Subquery, Value, When
 
-from ..conf import notify_settings
-from ..models import Message
+from ..leases import live_tokens
+from ..models import BroadcastMail, Message
 
 CHUNK = 5000
-
-
-def new_token(now: float | None = None) -> str:
-    """Return a fresh claim token: ten digits of Unix time, then 22 random hex digits."""
-    return f"{int(now if now is not None else time.time()):010d}{secrets.token_hex(11)}"
 
 
 def mailable(prefix: str = "") -> Q:
@@ -48,15 +42,14 @@ def pending(mode: str) -> QuerySet[Message]:
     return Message.objects.filter(mail_mode=mode, sent__isnull=True).filter(Q(user__isnull=True) | mailable("user__"))
 
 
-def unclaimed(now: float | None = None) -> Q:
-    """Return a filter for messages that no live run holds."""
-    cutoff = int(now if now is not None else time.time()) - int(notify_settings.claim_timeout)
-    return Q(mail_claim="") | Q(mail_claim__lt=f"{max(cutoff, 0):010d}")
+def unclaimed() -> Q:
+    """Return a filter for messages that no live run holds (their token names no lease)."""
+    return Q(mail_claim="") | ~Q(mail_claim__in=live_tokens())
 
 
-def claim(mode: str, token: str, now: float | None = None) -> int:
+def claim(mode: str, token: str) -> int:
     """Mark the free pending messages of ``mode`` as held by ``token``; return how many."""
-    free = unclaimed(now)
+    free = unclaimed()
     candidates = pending(mode).filter(free)
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic(savepoint=False):
@@ -101,16 +94,13 @@ def mark_sent(token: str, ids: Collection[int], now: Any, *, mark_seen: bool = F
     return count
 
 
-def mark_all_sent_except(token: str, keep: Collection[int], now: Any, *, mark_seen: bool = False) -> int:
-    """Mark every message held by ``token`` as sent, except ``keep``; return how many."""
-    if len(keep) > CHUNK:
-        raise ValueError(f"mark_all_sent_except() takes at most {CHUNK} exceptions")
-    qs = Message.objects.filter(mail_claim=token)
-    if keep:
-        qs = qs.exclude(pk__in=list(keep))
-    return qs.update(**_sent_values(now, mark_seen))
-
-
 def release(token: str) -> int:
     """Free the messages still held by ``token`` (they stay pending); return how many."""
     return Message.objects.filter(mail_claim=token).update(mail_claim="")
+
+
+def mailed_broadcasts(broadcasts: Collection[Message]) -> set[tuple[int, int]]:
+    """Return the (message id, user id) pairs of the ``broadcasts`` that earlier runs already e-mailed."""
+    if not broadcasts:
+        return set()
+    return set(BroadcastMail.objects.filter(message__in=list(broadcasts)).values_list("message_id", "user_id"))

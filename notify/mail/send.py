@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,10 +15,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .. import leases, shutdown
 from ..choicelists import Choice, MailModes
 from ..conf import notify_settings
-from ..exceptions import NotMailedMode
-from ..models import Message, SeenBroadcast
+from ..exceptions import DeliveryFailed, NotMailedMode
+from ..models import BroadcastMail, Message, SeenBroadcast
 from ..users import _cached_preferences
 from . import claims
 from .compose import compose_email, email_address
@@ -28,8 +28,6 @@ logger = logging.getLogger("notify.mail")
 
 #: Mail modes that never send e-mail.
 UNMAILED = frozenset({"silent", "never"})
-#: Seconds between two writes of the messages delivered so far during a long run.
-FLUSH_EVERY = 5.0
 
 
 def mailed_mode(mm: Any) -> Choice:
@@ -75,8 +73,12 @@ def recipients(messages: list[Message]) -> dict[int, Any]:
     return {user.pk: user for user in users}
 
 
-def envelopes(messages: Iterable[Message], users: dict[int, Any]) -> list[Envelope]:
-    """Group messages by recipient; broadcasts go to every user of ``users`` who wants them."""
+def envelopes(messages: Iterable[Message], users: dict[int, Any],
+              mailed: Collection[tuple[int, int]] = ()) -> list[Envelope]:
+    """Group messages by recipient; broadcasts go to every user of ``users`` who wants them.
+
+    ``mailed`` holds the (message id, user id) pairs of broadcasts that a user already got.
+    """
     by_user: dict[int, Envelope] = {}
     broadcasts = []
     for msg in messages:
@@ -92,8 +94,10 @@ def envelopes(messages: Iterable[Message], users: dict[int, Any]) -> list[Envelo
     if broadcasts:
         for pk, user in users.items():
             if email_address(user) and getattr(user, "is_active", True) and wants_broadcasts(user):
-                env = by_user.get(pk) or by_user.setdefault(pk, Envelope(user, _cached_preferences(user)))
-                env.broadcasts = broadcasts
+                todo = [m for m in broadcasts if (m.pk, pk) not in mailed]
+                if todo:
+                    env = by_user.get(pk) or by_user.setdefault(pk, Envelope(user, _cached_preferences(user)))
+                    env.broadcasts = todo
     return [by_user[pk] for pk in sorted(by_user) if email_address(by_user[pk].user)]
 
 
@@ -112,55 +116,68 @@ def open_connection() -> Any:
 
 
 class MailRun:
-    """One run of :func:`send_summary_emails` for one mail mode."""
+    """One run of :func:`send_summary_emails` for one mail mode.
+
+    Every e-mail is recorded (its messages marked as sent) before the next one goes out, so a
+    run killed at any moment sends at most the e-mail in flight again. A run stops after the
+    current e-mail when SIGTERM asks it to (see :mod:`notify.shutdown`).
+    """
 
     def __init__(self, mode: str) -> None:
         self.mode = mode
-        self.started = time.time()
-        self.token = claims.new_token(self.started)
-        self.deadline = self.started + 0.8 * float(notify_settings.claim_timeout)
         self.mark_seen = bool(notify_settings.mark_seen_when_sent)
         self.messages: list[Message] = []
         self.broadcasts: list[Message] = []
-        self.broadcast_users: list[Any] = []
-        self.broadcast_done: set[int] = set()
-        self.delivered: set[int] = set()
-        self.flushed: set[int] = set()
-        self.last_flush = time.monotonic()
+        self.refused: list[Any] = []
+        self.complete = False
+        self.complete_for_broadcasts = True
+        #: Why the run could not deliver (the connection failed), or "".
+        self.failure = ""
         self.sent = 0
+        self.recorded = 0
+        self.lease: leases.Held | None = None
 
     def execute(self) -> int:
         """Claim, send and record; return the number of e-mails sent."""
-        if not claims.claim(self.mode, self.token, self.started):
-            return 0
-        try:
-            self.messages = list(claims.claimed(self.token))
-            self.broadcasts = [m for m in self.messages if m.user_id is None]
-            todo = envelopes(self.messages, recipients(self.messages))
-            self.broadcast_users = [env.user for env in todo if env.broadcasts]
-            self.deliver(todo)
-        finally:
-            self.finish()
+        leases.reap()
+        with leases.Held(f"mail_{self.mode}") as self.lease:
+            if not claims.claim(self.mode, self.lease.token):
+                return 0
+            try:
+                self.messages = list(claims.claimed(self.lease.token))
+                self.broadcasts = [m for m in self.messages if m.user_id is None]
+                done = claims.mailed_broadcasts(self.broadcasts)
+                todo = envelopes(self.messages, recipients(self.messages), done)
+                self.deliver(todo)
+                self.finish()
+            finally:
+                if self.recorded < len(self.messages):
+                    claims.release(self.lease.token)
         return self.sent
 
     def deliver(self, todo: list[Envelope]) -> None:
         """Send one e-mail per envelope over one connection, stopping when the connection fails."""
         if not todo:
+            self.complete = True
             return
         try:
             connection = open_connection()
-        except Exception:
+        except Exception as exc:
+            self.failure = f"cannot connect to the mail server ({type(exc).__name__}: {exc})"
             logger.exception("Cannot connect to send %s e-mails; %d messages stay pending.", self.mode,
                              len(self.messages))
             return
         try:
             for env in todo:
-                if time.time() > self.deadline:
-                    logger.warning("Mail run %s is near its claim timeout; the rest waits for the next run.",
-                                   self.token)
-                    break
+                if shutdown.requested():
+                    logger.warning("Mail run %s stopped on request after %d e-mails; the rest stays pending.",
+                                   self.mode, self.sent)
+                    return
                 if not self.send_one(connection, env):
-                    break
+                    return
+                assert self.lease is not None
+                self.lease.renew()
+            self.complete = True
         finally:
             try:
                 connection.close()
@@ -168,13 +185,14 @@ class MailRun:
                 logger.warning("Closing the e-mail connection failed.", exc_info=True)
 
     def send_one(self, connection: Any, env: Envelope) -> bool:
-        """Send the e-mail of one envelope; return False when the connection is unusable."""
+        """Send and record the e-mail of one envelope; return False when the connection is unusable."""
         who = env.user.get_username()
         try:
             email: EmailMultiAlternatives = compose_email(env.user, env.messages, mode=self.mode, prefs=env.prefs,
                                                           connection=connection)
         except Exception:
             logger.exception("Cannot compose the %s e-mail to %s; its messages stay pending.", self.mode, who)
+            self.missed(env, refused=False)
             return True
         try:
             ok = connection.send_messages([email]) == 1
@@ -182,60 +200,72 @@ class MailRun:
             if _is_one_recipients_problem(exc):
                 logger.warning("The %s e-mail to %s was refused (%s); its messages stay pending.",
                                self.mode, who, exc)
+                self.missed(env, refused=True)
                 return True
+            self.failure = f"the mail server failed ({type(exc).__name__}: {exc})"
             logger.error("Sending %s e-mails failed at %s (%s); the rest stays pending.", self.mode, who, exc,
                          exc_info=True)
             return False
         if not ok:
             logger.warning("The backend did not send the %s e-mail to %s; its messages stay pending.",
                            self.mode, who)
+            self.missed(env, refused=False)
             return True
         self.sent += 1
-        self.delivered.update(m.pk for m in env.personal)
-        if env.broadcasts:
-            self.broadcast_done.add(env.user.pk)
-        if time.monotonic() - self.last_flush > FLUSH_EVERY:
-            claims.mark_sent(self.token, self.delivered, timezone.now(), mark_seen=self.mark_seen)
-            self.flushed |= self.delivered
-            self.delivered = set()
-            self.last_flush = time.monotonic()
+        self.record(env)
         return True
 
-    def finish(self) -> None:
-        """Record what was sent, copy broadcasts for users who missed them, and free the rest."""
-        now = timezone.now()
-        broadcast_ids = {m.pk for m in self.broadcasts} if self.broadcast_done else set()
-        done = self.delivered | broadcast_ids
-        keep = {m.pk for m in self.messages} - done - self.flushed
-        missed = [u for u in self.broadcast_users if u.pk not in self.broadcast_done] if broadcast_ids else []
-        if missed:
-            self.copy_broadcasts(missed, done, now)
-        elif done and len(keep) <= min(len(done), claims.CHUNK):
-            claims.mark_all_sent_except(self.token, keep, now, mark_seen=self.mark_seen)
-        elif done:
-            claims.mark_sent(self.token, done, now, mark_seen=self.mark_seen)
-        if keep:
-            claims.release(self.token)
-        if broadcast_ids and self.mark_seen:
-            SeenBroadcast.objects.bulk_create(
-                [SeenBroadcast(message_id=pk, user_id=uid, seen=now) for pk in sorted(broadcast_ids)
-                 for uid in sorted(self.broadcast_done)], ignore_conflicts=True)
-        if self.messages:
-            logger.info("Mail run %s: %d e-mails sent; %d messages stay pending.", self.mode, self.sent, len(keep))
+    def missed(self, env: Envelope, refused: bool) -> None:
+        """Remember a user whose e-mail did not go: refused ones get copies of the broadcasts, others wait."""
+        if env.broadcasts:
+            if refused:
+                self.refused.append(env.user)
+            else:
+                self.complete_for_broadcasts = False
 
-    def copy_broadcasts(self, users: list[Any], done: set[int], now: Any) -> None:
-        """Give users who missed the broadcasts a pending copy each, and record the broadcasts as sent."""
+    def record(self, env: Envelope) -> None:
+        """Mark what one e-mail carried as sent (and seen): its messages, and its broadcasts for that user."""
+        assert self.lease is not None
+        now = timezone.now()
+        self.recorded += len(env.personal)
+        with transaction.atomic(savepoint=False):
+            if env.personal:
+                claims.mark_sent(self.lease.token, [m.pk for m in env.personal], now, mark_seen=self.mark_seen)
+            if env.broadcasts:
+                BroadcastMail.objects.bulk_create(
+                    [BroadcastMail(message_id=m.pk, user_id=env.user.pk) for m in env.broadcasts],
+                    ignore_conflicts=True)
+                if self.mark_seen:
+                    SeenBroadcast.objects.bulk_create(
+                        [SeenBroadcast(message_id=m.pk, user_id=env.user.pk, seen=now) for m in env.broadcasts],
+                        ignore_conflicts=True)
+
+    def finish(self) -> None:
+        """Once every user had their turn, close the broadcasts: copies for refused users, then sent."""
+        if self.broadcasts and self.complete and self.complete_for_broadcasts:
+            assert self.lease is not None
+            now = timezone.now()
+            ids = [m.pk for m in self.broadcasts]
+            with transaction.atomic(savepoint=False):
+                if self.refused:
+                    self.copy_broadcasts(self.refused, now)
+                claims.mark_sent(self.lease.token, ids, now)
+            self.recorded += len(ids)
+        if self.messages:
+            logger.info("Mail run %s: %d e-mails sent; %d messages stay pending.", self.mode, self.sent,
+                        len(self.messages) - self.recorded)
+
+    def copy_broadcasts(self, users: list[Any], now: Any) -> None:
+        """Give users whose e-mail was refused a pending copy of each broadcast."""
         fields = ("subject", "body", "owner_type_id", "owner_id", "reply_to_type_id", "reply_to_id",
                   "message_type", "mail_mode", "created")
         seen = {(row.message_id, row.user_id): row.seen
                 for row in SeenBroadcast.objects.filter(message__in=self.broadcasts, user__in=users)}
         # A copy is for e-mail only: it keeps the user's seen state and is not pushed again.
-        copies = [Message(user=user, seen=seen.get((msg.pk, user.pk)), pushed=msg.pushed or now,
-                          **{f: getattr(msg, f) for f in fields})
-                  for msg in self.broadcasts for user in users]
-        with transaction.atomic(savepoint=False):
-            Message.objects.bulk_create(copies)
-            claims.mark_sent(self.token, done, now, mark_seen=self.mark_seen)
+        Message.objects.bulk_create([
+            Message(user=user, seen=seen.get((msg.pk, user.pk)), pushed=msg.pushed or now,
+                    **{f: getattr(msg, f) for f in fields})
+            for msg in self.broadcasts for user in users])
         logger.warning("%d users missed %d broadcast messages; they got pending copies.", len(users),
                        len(self.broadcasts))
 
@@ -253,20 +283,30 @@ def pending_emails(mm: Any) -> list[EmailMultiAlternatives]:
     mode = mailed_mode(mm).value
     messages = list(claims.pending(mode).filter(claims.unclaimed()).select_related("reply_to_type")
                     .order_by("created", "id"))
+    mailed = claims.mailed_broadcasts([m for m in messages if m.user_id is None])
     return [compose_email(env.user, env.messages, mode=mode, prefs=env.prefs)
-            for env in envelopes(messages, recipients(messages))]
+            for env in envelopes(messages, recipients(messages), mailed)]
+
+
+def run_mode(mm: Any) -> int:
+    """Send the pending e-mails of ``mm`` as a job: raise :class:`DeliveryFailed` when the server failed."""
+    run = MailRun(mailed_mode(mm).value)
+    sent = run.execute()
+    if run.failure:
+        raise DeliveryFailed(f"{run.failure}; {sent} e-mails went out, the rest stays pending")
+    return sent
 
 
 def send_pending_emails_often() -> int:
     """Send the pending e-mails of the "often" mail mode (run it every few seconds or minutes)."""
-    return send_summary_emails("often")
+    return run_mode("often")
 
 
 def send_pending_emails_daily() -> int:
     """Send the daily digests (run it once a day)."""
-    return send_summary_emails("daily")
+    return run_mode("daily")
 
 
 def send_pending_emails_weekly() -> int:
     """Send the weekly digests (run it once a week)."""
-    return send_summary_emails("weekly")
+    return run_mode("weekly")

@@ -13,9 +13,7 @@ import logging
 import threading
 from typing import Any
 
-from django.db import connection, connections
-
-from ..conf import notify_settings
+from django.db import connections
 
 logger = logging.getLogger(__name__)
 
@@ -72,14 +70,3 @@ class PushWorker:
 
 worker = PushWorker()
 atexit.register(worker.stop)
-
-
-def on_messages_created(sender: Any, messages: list[Any], **kwargs: Any) -> None:
-    """Wake the push worker when messages were committed (push must be on)."""
-    if not (notify_settings.use_push_api and notify_settings.job_backend == "thread" and messages):
-        return
-    if connection.in_atomic_block:
-        # The callback runs inside a transaction that is still open (a test simulating a commit):
-        # another thread cannot see the messages yet; the next run of push_pending() will.
-        return
-    worker.wake()

@@ -1,56 +1,66 @@
-"""``manage.py notify_scheduler [--list] [--once] [-v 2]``: run the periodic jobs in the foreground.
-
-With ``-v 2`` it logs every mail run (and the other ``notify`` messages) to stderr.
-"""
+"""``manage.py notify_scheduler [--once] [--inline] [--list] [--every S]``: tick the notify job schedule."""
 
 from __future__ import annotations
 
-import logging
-import signal
-import sys
 import threading
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from notify.scheduler import get_scheduler
+from notify import jobs, scheduler, shutdown
+from notify.exceptions import NotifyError
+from notify.management.logs import log_to_stderr
+from notify.models import JobState
 
 
 class Command(BaseCommand):
-    """Run the e-mail jobs (and every job other features registered) until stopped."""
+    """Dispatch the due jobs, once (cron, timers) or every few seconds until stopped."""
 
-    help = "Run the notification scheduler (e-mail runs and other periodic jobs) until Ctrl-C or SIGTERM."
+    help = "Run or enqueue the notify jobs that are due: once with --once (cron), else until SIGTERM."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        """Add --list and --once."""
+        """Add --once, --inline, --list and --every."""
+        parser.add_argument("--once", action="store_true", help="Dispatch the jobs that are due now, then exit.")
+        parser.add_argument("--inline", action="store_true",
+                            help="Run the jobs in this process even when NOTIFY['job_backend'] names a worker.")
         parser.add_argument("--list", dest="list_jobs", action="store_true",
-                            help="List the jobs and their schedules, then exit.")
-        parser.add_argument("--once", action="store_true", help="Run the jobs that are due now, then exit.")
+                            help="List the jobs, their schedules and last runs, then exit.")
+        parser.add_argument("--every", type=float, default=1.0, help="Seconds between two ticks (default 1).")
 
-    def handle(self, *args: Any, list_jobs: bool = False, once: bool = False, **options: Any) -> None:
-        """Run the scheduler."""
-        if options.get("verbosity", 1) >= 2 and not logging.getLogger("notify").handlers:
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-            logging.getLogger("notify").addHandler(handler)
-            logging.getLogger("notify").setLevel(logging.INFO)
-        scheduler = get_scheduler()
+    def handle(self, *args: Any, once: bool = False, inline: bool = False, list_jobs: bool = False,
+               every: float = 1.0, **options: Any) -> None:
+        """Tick the schedule."""
+        log_to_stderr(options.get("verbosity", 1))
+        try:
+            plan = jobs.schedule()
+            dispatch = jobs.dispatcher("cron" if inline else None)
+        except NotifyError as exc:
+            raise CommandError(str(exc)) from exc
         if list_jobs:
-            for job in scheduler.jobs:
-                self.stdout.write(str(job))
+            states = {state.name: state for state in JobState.objects.all()}
+            for name, when in plan.items():
+                state = states.get(name)
+                last = f"last due {state.slot:%Y-%m-%d %H:%M:%S}" if state and state.slot else "never ran"
+                error = f"; failed: {state.error}" if state and state.error else ""
+                self.stdout.write(f"{name}: {when} ({last}{error})")
             return
         if once:
-            names = scheduler.run_pending()
-            self.stdout.write(f"Ran {', '.join(names) or 'no jobs'}.")
+            started = jobs.run_due(dispatch=dispatch)
+            failed = JobState.objects.filter(name__in=started).exclude(error="")
+            self.stdout.write(f"Dispatched {', '.join(started) or 'no jobs'}.")
+            if failed:
+                raise CommandError("; ".join(f"Job {state.name} failed: {state.error}" for state in failed))
             return
         stop = threading.Event()
-
-        def _stop(signum: int, frame: Any) -> None:
-            stop.set()
-
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, _stop)
-            signal.signal(signal.SIGINT, _stop)
-        self.stdout.write("Scheduler running: " + "; ".join(str(job) for job in scheduler.jobs))
+        self.stdout.write("Scheduler running: " + "; ".join(f"{name} {when}" for name, when in plan.items()))
         self.stdout.flush()
-        scheduler.run_forever(stop)
+        with shutdown.graceful():
+            watcher = threading.Thread(target=_stop_when_requested, args=(stop,), daemon=True)
+            watcher.start()
+            scheduler.run_forever(stop, every, dispatch)
+
+
+def _stop_when_requested(stop: threading.Event) -> None:
+    while not stop.wait(0.2):
+        if shutdown.requested():
+            stop.set()

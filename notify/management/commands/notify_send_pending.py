@@ -6,10 +6,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from notify import jobs
 from notify.choicelists import MailModes
 from notify.exceptions import NotifyError
-from notify.mail import pending_emails, send_summary_emails
+from notify.mail import pending_emails
 from notify.mail.send import UNMAILED
+from notify.management.logs import log_to_stderr
 
 
 class Command(BaseCommand):
@@ -25,7 +27,8 @@ class Command(BaseCommand):
                             help="Only list the e-mails that would go out; send and change nothing.")
 
     def handle(self, *args: Any, mode: str, dry_run: bool = False, **options: Any) -> None:
-        """Send (or list) the e-mails and say how many."""
+        """Send (or list) the e-mails and say how many; fail when the mail server failed."""
+        log_to_stderr(options.get("verbosity", 1))
         try:
             if dry_run:
                 emails = pending_emails(mode)
@@ -33,7 +36,7 @@ class Command(BaseCommand):
                     self.stdout.write(f"{', '.join(email.to)}: {email.subject}")
                 self.stdout.write(f"Would send {len(emails)} {mode} e-mail{'' if len(emails) == 1 else 's'}.")
                 return
-            count = send_summary_emails(mode)
+            count = jobs.execute(f"mail_{mode}")
         except NotifyError as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(f"Job mail_{mode} failed: {exc}") from exc
         self.stdout.write(f"Sent {count} {mode} e-mail{'' if count == 1 else 's'}.")

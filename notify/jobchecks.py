@@ -1,0 +1,65 @@
+"""System checks of where the background jobs run (ids ``notify.E040`` to ``notify.E043``, ``notify.W040`` to ``W042``)."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+from .conf import DEFAULTS, notify_settings
+from .jobs import BACKENDS
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def _task_backend() -> str:
+    """Return the dotted path of the project's default task backend ('' when TASKS is not set)."""
+    configured = getattr(settings, "TASKS", None) or {}
+    return str(configured.get("default", {}).get("BACKEND", ""))
+
+
+@checks.register(checks.Tags.compatibility)
+def check_jobs(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Check ``job_backend``, ``claim_timeout`` and ``job_retry_after``, and warn where jobs would run badly."""
+    backend = notify_settings.job_backend
+    if backend not in BACKENDS:
+        return [checks.Error(f"NOTIFY['job_backend'] is {backend!r}, not one of {', '.join(BACKENDS)}.",
+                             hint="Use 'cron', 'tasks' or 'celery' in production; 'thread' in development.",
+                             id="notify.E040")]
+    found: list[checks.CheckMessage] = []
+    for name in ("claim_timeout", "job_retry_after"):
+        if not _number(getattr(notify_settings, name)):
+            found.append(checks.Error(
+                f"NOTIFY[{name!r}] is {getattr(notify_settings, name)!r}, not a positive number of seconds.",
+                hint=f"The default is {DEFAULTS[name]!r}.", id="notify.E041"))
+    if backend == "tasks" and not (importlib.util.find_spec("django.tasks") or importlib.util.find_spec("django_tasks")):
+        found.append(checks.Error(
+            "NOTIFY['job_backend'] is 'tasks', but Django's task framework is not installed.",
+            hint="Use Django 6, or `pip install django-tasks` (and django-tasks-db for a database worker).",
+            id="notify.E042"))
+    if backend == "celery" and not importlib.util.find_spec("celery"):
+        found.append(checks.Error("NOTIFY['job_backend'] is 'celery', but Celery is not installed.",
+                                  hint="`pip install celery[redis]`.", id="notify.E043"))
+    in_web = backend == "thread" or (backend == "tasks" and _task_backend().endswith("ImmediateBackend"))
+    if in_web and not settings.DEBUG and notify_settings.use_push_api:
+        found.append(checks.Warning(
+            "Desktop pushes run inside the web processes "
+            f"({'a background thread' if backend == 'thread' else 'the ImmediateBackend of TASKS'}).",
+            hint="In production set NOTIFY['job_backend'] to 'tasks' (with a worker), 'celery' or 'cron'.",
+            id="notify.W040"))
+    if backend in ("tasks", "celery") and not (notify_settings.live_redis_url or notify_settings.live_broker):
+        found.append(checks.Warning(
+            "Live delivery uses the in-process broker, but the jobs run in worker processes: the open pages "
+            "never hear of messages that the jobs create.",
+            hint="Set NOTIFY['live_redis_url'] so that every process shares one broker.", id="notify.W041"))
+    if backend == "tasks" and not _task_backend():
+        found.append(checks.Warning(
+            "NOTIFY['job_backend'] is 'tasks', but the TASKS setting is empty: jobs run at once in the "
+            "process that enqueues them (the ImmediateBackend).",
+            hint="Configure TASKS, e.g. {'default': {'BACKEND': 'django_tasks_db.DatabaseBackend'}}.",
+            id="notify.W042"))
+    return found

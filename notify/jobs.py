@@ -1,0 +1,214 @@
+"""The background jobs, their schedule, and running what is due exactly once across processes.
+
+Every job is a plain function (:data:`JOBS` names them). :func:`run_due` looks at the schedule
+and at the last run of each job stored in :class:`~notify.models.JobState`, claims each job that
+is due with one conditional UPDATE (so two schedulers that overlap dispatch it once) and hands
+it to the engine that ``NOTIFY['job_backend']`` names: this process (``"thread"``, ``"cron"``),
+Django's task framework (``"tasks"``) or Celery (``"celery"``). Because the last run is stored, a
+daily or weekly run whose time passed while nothing ran goes out at the next tick, and a run
+whose worker died (its lease is gone and it never finished) is dispatched again.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from . import leases, shutdown
+from .conf import notify_settings
+from .exceptions import ImproperlyConfigured
+from .models import JobState
+
+logger = logging.getLogger("notify.jobs")
+
+#: The jobs: name -> dotted path of the plain function that does the work.
+JOBS: dict[str, str] = {
+    "mail_often": "notify.mail.send_pending_emails_often",
+    "mail_daily": "notify.mail.send_pending_emails_daily",
+    "mail_weekly": "notify.mail.send_pending_emails_weekly",
+    "push": "notify.push.jobs.push_pending",
+    "cleanup": "notify.cleanup.clear_seen_messages",
+}
+#: The engines that ``NOTIFY['job_backend']`` can name.
+BACKENDS = ("thread", "cron", "tasks", "celery")
+
+
+def parse_time(value: str | datetime.time) -> datetime.time:
+    """Return a time of day from ``"HH:MM"`` (or a :class:`datetime.time`); raise ImproperlyConfigured."""
+    if isinstance(value, datetime.time):
+        return value
+    try:
+        return datetime.time.fromisoformat(str(value))
+    except ValueError:
+        raise ImproperlyConfigured(f"{value!r} is not a time of day; write it like '07:00'.") from None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a job runs: every ``every`` seconds, or daily (weekly on ``weekday``) ``at`` a local time."""
+
+    every: float | None = None
+    at: datetime.time | None = None
+    weekday: int | None = None
+
+    def latest(self, now: datetime.datetime) -> datetime.datetime:
+        """Return the latest moment at or before ``now`` at which the job was meant to run."""
+        if self.every is not None:
+            return datetime.datetime.fromtimestamp(math.floor(now.timestamp() / self.every) * self.every,
+                                                   datetime.UTC)
+        assert self.at is not None
+        local = timezone.localtime(now, timezone.get_default_timezone())
+        slot = local.replace(hour=self.at.hour, minute=self.at.minute, second=self.at.second, microsecond=0)
+        if self.weekday is not None:
+            slot -= datetime.timedelta(days=(slot.weekday() - self.weekday) % 7)
+        while slot > local:
+            slot -= datetime.timedelta(days=1 if self.weekday is None else 7)
+        return slot
+
+    def __str__(self) -> str:
+        if self.every is not None:
+            return f"every {self.every:g} s"
+        assert self.at is not None
+        days = "daily" if self.weekday is None else f"weekly on {calendar_day(self.weekday)}"
+        return f"{days} at {self.at:%H:%M}"
+
+
+def calendar_day(weekday: int) -> str:
+    """Return the English name of weekday ``weekday`` (0 is Monday)."""
+    return ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")[weekday]
+
+
+def schedule() -> dict[str, Schedule]:
+    """Return the schedule of every job, from the ``NOTIFY`` setting (the push outbox when push is on)."""
+    s = notify_settings
+    plan = {
+        "mail_often": Schedule(every=float(s.mail_often_every)),
+        "mail_daily": Schedule(at=parse_time(s.mail_daily_at)),
+        "mail_weekly": Schedule(at=parse_time(s.mail_weekly_at), weekday=int(s.mail_weekly_day)),
+        "push": Schedule(every=float(s.push_pending_every)),
+        "cleanup": Schedule(at=parse_time(s.cleanup_at)),
+    }
+    if not s.use_push_api:
+        del plan["push"]
+    return plan
+
+
+def _result(value: Any) -> Any:
+    """Return a job's result in a form that task engines can store (JSON)."""
+    as_dict = getattr(value, "as_dict", None)
+    return as_dict() if callable(as_dict) else value
+
+
+def execute(name: str) -> Any:
+    """Run job ``name`` now in this process; log its outcome, and re-raise its error after logging it."""
+    if name not in JOBS:
+        raise ValueError(f"There is no job {name!r}; the jobs are {', '.join(JOBS)}.")
+    func: Callable[[], Any] = import_string(JOBS[name])
+    start = time.monotonic()
+    with shutdown.graceful():
+        try:
+            result = _result(func())
+        except Exception as exc:
+            logger.error("Job %s failed after %.1f s: %s: %s", name, time.monotonic() - start,
+                         type(exc).__name__, exc, exc_info=True)
+            raise
+    logger.info("Job %s done in %.2f s: %r", name, time.monotonic() - start, result)
+    return result
+
+
+def run_job(name: str) -> Any:
+    """Run job ``name`` as the scheduled run that :func:`run_due` dispatched, recording its state."""
+    with leases.Held(name) as lease:
+        JobState.objects.filter(name=name).update(started=timezone.now(), token=lease.token)
+        try:
+            result = execute(name)
+        except Exception as exc:
+            JobState.objects.filter(name=name, token=lease.token).update(
+                finished=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000])
+            raise
+        JobState.objects.filter(name=name, token=lease.token).update(finished=timezone.now(), error="")
+    return result
+
+
+def _run_inline(name: str) -> None:
+    """Run job ``name`` in this process; its failure is logged and recorded, not raised."""
+    try:
+        run_job(name)
+    except Exception:  # noqa: S110 - run_job logged it and recorded it for the retry
+        pass
+
+
+def _is_due(state: JobState, slot: datetime.datetime, now: datetime.datetime, live: set[str]) -> bool:
+    if state.dispatched is not None and state.finished is None:
+        if state.token in live:
+            return False  # running now
+        if state.started is None:
+            # Queued (or lost on its way to a worker): dispatch it again once it waited a claim timeout.
+            return now - state.dispatched >= datetime.timedelta(seconds=float(notify_settings.claim_timeout))
+        return True  # its worker died: its lease is gone and it never finished
+    if state.error and state.finished is not None:
+        if now - state.finished >= datetime.timedelta(seconds=float(notify_settings.job_retry_after)):
+            return True
+    return state.slot is None or slot > state.slot
+
+
+def _claim(state: JobState, slot: datetime.datetime, now: datetime.datetime) -> bool:
+    """Take the job for this tick unless another scheduler changed its state first."""
+    unchanged = Q(pk=state.pk, slot=state.slot, dispatched=state.dispatched, finished=state.finished,
+                  error=state.error)
+    newest = max(slot, state.slot) if state.slot is not None else slot
+    return JobState.objects.filter(unchanged).update(slot=newest, dispatched=now, started=None, finished=None,
+                                                     token="", error="") == 1
+
+
+def due_jobs(now: datetime.datetime | None = None) -> list[str]:
+    """Claim the jobs that are due at ``now`` and return their names (each claim happens once)."""
+    now = now or timezone.now()
+    plan = schedule()
+    leases.reap()
+    JobState.objects.bulk_create([JobState(name=name) for name in plan], ignore_conflicts=True)
+    states = {state.name: state for state in JobState.objects.filter(name__in=list(plan))}
+    live = set(leases.live_tokens())
+    return [name for name, when in plan.items()
+            if _is_due(states[name], when.latest(now), now, live) and _claim(states[name], when.latest(now), now)]
+
+
+def dispatcher(backend: str | None = None) -> Callable[[str], Any]:
+    """Return the function that starts a job on the engine ``backend`` (default: ``NOTIFY['job_backend']``)."""
+    backend = backend or notify_settings.job_backend
+    if backend in ("thread", "cron"):
+        return _run_inline
+    if backend == "tasks":
+        from . import tasks
+
+        return tasks.enqueue
+    if backend == "celery":
+        from . import celery_tasks
+
+        return celery_tasks.enqueue
+    raise ImproperlyConfigured(f"NOTIFY['job_backend'] is {backend!r}; use one of {', '.join(BACKENDS)}.")
+
+
+def run_due(now: datetime.datetime | None = None, dispatch: Callable[[str], Any] | None = None) -> list[str]:
+    """Dispatch every job that is due; return their names. A job that fails is logged and tried again later."""
+    dispatch = dispatch or dispatcher()
+    started = []
+    for name in due_jobs(now):
+        try:
+            dispatch(name)
+        except Exception as exc:
+            logger.error("Cannot start job %s: %s: %s; it is tried again at the next tick.", name,
+                         type(exc).__name__, exc)
+            JobState.objects.filter(name=name).update(finished=timezone.now(), error=f"not started: {exc}"[:2000])
+            continue
+        started.append(name)
+    return started
