@@ -1,4 +1,4 @@
-"""System checks of where the background jobs run (ids ``notify.E040`` to ``notify.E043``, ``notify.W040`` to ``W042``)."""
+"""System checks of where the background jobs run (``notify.E040`` to ``E043``, ``notify.W040`` to ``W042``)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ def check_jobs(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessa
             found.append(checks.Error(
                 f"NOTIFY[{name!r}] is {getattr(notify_settings, name)!r}, not a positive number of seconds.",
                 hint=f"The default is {DEFAULTS[name]!r}.", id="notify.E041"))
-    if backend == "tasks" and not (importlib.util.find_spec("django.tasks") or importlib.util.find_spec("django_tasks")):
+    framework = importlib.util.find_spec("django.tasks") or importlib.util.find_spec("django_tasks")
+    if backend == "tasks" and not framework:
         found.append(checks.Error(
             "NOTIFY['job_backend'] is 'tasks', but Django's task framework is not installed.",
             hint="Use Django 6, or `pip install django-tasks` (and django-tasks-db for a database worker).",

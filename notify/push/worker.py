@@ -11,7 +11,6 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-from typing import Any
 
 from django.db import connections
 
