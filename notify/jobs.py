@@ -175,8 +175,11 @@ def due_jobs(now: datetime.datetime | None = None) -> list[str]:
     now = now or timezone.now()
     plan = schedule()
     leases.reap()
-    JobState.objects.bulk_create([JobState(name=name) for name in plan], ignore_conflicts=True)
     states = {state.name: state for state in JobState.objects.filter(name__in=list(plan))}
+    if len(states) < len(plan):
+        JobState.objects.bulk_create([JobState(name=name) for name in plan if name not in states],
+                                     ignore_conflicts=True)
+        states = {state.name: state for state in JobState.objects.filter(name__in=list(plan))}
     live = set(leases.live_tokens())
     return [name for name, when in plan.items()
             if _is_due(states[name], when.latest(now), now, live) and _claim(states[name], when.latest(now), now)]
