@@ -62,8 +62,9 @@ DEFAULTS: dict[str, Any] = {
     # Where background jobs run: "thread" (a thread of the web process pushes new messages; the
     # scheduler runs jobs in its own process: development), "cron" (nothing in the web process; cron or
     # a timer runs `notify_scheduler --once`), "tasks" (Django's task framework, e.g. a django-tasks-db
-    # worker) or "celery" (a Celery worker; beat ticks the schedule).
-    "job_backend": "thread",
+    # worker), "celery" (a Celery worker; beat ticks the schedule), or "auto": "tasks" when TASKS names
+    # a backend other than the ImmediateBackend, else "thread".
+    "job_backend": "auto",
     # Seconds before a job that failed is tried again.
     "job_retry_after": 60,
     # The mail mode of a user who never chose one.

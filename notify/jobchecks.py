@@ -9,25 +9,19 @@ from django.conf import settings
 from django.core import checks
 
 from .conf import DEFAULTS, notify_settings
-from .jobs import BACKENDS
+from .jobs import BACKENDS, job_backend, task_backend_path
 
 
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
 
-def _task_backend() -> str:
-    """Return the dotted path of the project's default task backend ('' when TASKS is not set)."""
-    configured = getattr(settings, "TASKS", None) or {}
-    return str(configured.get("default", {}).get("BACKEND", ""))
-
-
 @checks.register(checks.Tags.compatibility)
 def check_jobs(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """Check ``job_backend``, ``claim_timeout`` and ``job_retry_after``, and warn where jobs would run badly."""
-    backend = notify_settings.job_backend
+    backend = job_backend()
     if backend not in BACKENDS:
-        return [checks.Error(f"NOTIFY['job_backend'] is {backend!r}, not one of {', '.join(BACKENDS)}.",
+        return [checks.Error(f"NOTIFY['job_backend'] is {backend!r}, not 'auto' or one of {', '.join(BACKENDS)}.",
                              hint="Use 'cron', 'tasks' or 'celery' in production; 'thread' in development.",
                              id="notify.E040")]
     found: list[checks.CheckMessage] = []
@@ -45,7 +39,7 @@ def check_jobs(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessa
     if backend == "celery" and not importlib.util.find_spec("celery"):
         found.append(checks.Error("NOTIFY['job_backend'] is 'celery', but Celery is not installed.",
                                   hint="`pip install celery[redis]`.", id="notify.E043"))
-    in_web = backend == "thread" or (backend == "tasks" and _task_backend().endswith("ImmediateBackend"))
+    in_web = backend == "thread" or (backend == "tasks" and task_backend_path().endswith("ImmediateBackend"))
     if in_web and not settings.DEBUG and notify_settings.use_push_api:
         found.append(checks.Warning(
             "Desktop pushes run inside the web processes "
@@ -57,7 +51,7 @@ def check_jobs(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessa
             "Live delivery uses the in-process broker, but the jobs run in worker processes: the open pages "
             "never hear of messages that the jobs create.",
             hint="Set NOTIFY['live_redis_url'] so that every process shares one broker.", id="notify.W041"))
-    if backend == "tasks" and not _task_backend():
+    if backend == "tasks" and not task_backend_path():
         found.append(checks.Warning(
             "NOTIFY['job_backend'] is 'tasks', but the TASKS setting is empty: jobs run at once in the "
             "process that enqueues them (the ImmediateBackend).",

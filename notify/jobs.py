@@ -38,8 +38,29 @@ JOBS: dict[str, str] = {
     "push": "notify.push.jobs.push_pending",
     "cleanup": "notify.cleanup.clear_seen_messages",
 }
-#: The engines that ``NOTIFY['job_backend']`` can name.
+#: The engines that ``NOTIFY['job_backend']`` can name (``"auto"`` picks one of them).
 BACKENDS = ("thread", "cron", "tasks", "celery")
+
+
+def task_backend_path() -> str:
+    """Return the dotted path of the project's default ``TASKS`` backend ("" when TASKS is not set)."""
+    from django.conf import settings
+
+    configured = getattr(settings, "TASKS", None) or {}
+    return str(configured.get("default", {}).get("BACKEND", "")) if isinstance(configured, dict) else ""
+
+
+def job_backend() -> str:
+    """Return the engine that runs jobs: ``NOTIFY['job_backend']``, with ``"auto"`` resolved.
+
+    ``"auto"`` is ``"tasks"`` when the project configured a task backend that runs tasks
+    elsewhere (not the ImmediateBackend), else ``"thread"``.
+    """
+    value = notify_settings.job_backend
+    if value != "auto":
+        return str(value)
+    path = task_backend_path()
+    return "tasks" if path and not path.endswith(".ImmediateBackend") else "thread"
 
 
 def parse_time(value: str | datetime.time) -> datetime.time:
@@ -187,7 +208,7 @@ def due_jobs(now: datetime.datetime | None = None) -> list[str]:
 
 def dispatcher(backend: str | None = None) -> Callable[[str], Any]:
     """Return the function that starts a job on the engine ``backend`` (default: ``NOTIFY['job_backend']``)."""
-    backend = backend or notify_settings.job_backend
+    backend = backend or job_backend()
     if backend in ("thread", "cron"):
         return _run_inline
     if backend == "tasks":

@@ -288,3 +288,18 @@ def test_system_checks_of_the_mail_settings():
     with override_settings(NOTIFY=bad):
         ids = [error.id for error in check_mail_settings()]
     assert ids == ["notify.E030", "notify.E031", "notify.E032", "notify.E033", "notify.E034"]
+
+
+def test_auto_job_backend_follows_the_tasks_setting():
+    from notify.jobs import job_backend
+
+    database = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    immediate = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    with override_settings(NOTIFY={"job_backend": "auto"}, TASKS=database):
+        assert job_backend() == "tasks"
+    with override_settings(NOTIFY={"job_backend": "auto"}, TASKS=immediate):
+        assert job_backend() == "thread"
+    with override_settings(NOTIFY={"job_backend": "auto"}, TASKS={}):
+        assert job_backend() == "thread"
+    with override_settings(NOTIFY={"job_backend": "celery"}, TASKS=database):
+        assert job_backend() == "celery"

@@ -14,7 +14,9 @@ logger = logging.getLogger(__name__)
 
 def on_messages_created(sender: Any, messages: list[Any], **kwargs: Any) -> None:
     """Wake the push thread, or enqueue the push job; the messages wait in the outbox either way."""
-    backend = notify_settings.job_backend
+    from ..jobs import dispatcher, job_backend
+
+    backend = job_backend()
     if not (notify_settings.use_push_api and messages) or backend == "cron":
         return
     if backend == "thread":
@@ -26,8 +28,6 @@ def on_messages_created(sender: Any, messages: list[Any], **kwargs: Any) -> None
 
         worker.wake()
         return
-    from ..jobs import dispatcher
-
     try:
         dispatcher(backend)("push")
     except Exception as exc:
