@@ -178,7 +178,7 @@ def test_the_scheduler_thread_sends_the_often_mails(transactional_db, smtp_serve
     from notify import scheduler
     from notify.models import Message
 
-    with override_settings(NOTIFY={"mail_often_every": 1}):
+    with override_settings(NOTIFY={"mail_often_every": 1, "job_backend": "cron"}):
         thread, stop = scheduler.start(every=0.05)
         try:
             deadline = time.monotonic() + 10
