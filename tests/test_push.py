@@ -78,6 +78,11 @@ def test_checks_report_missing_malformed_and_mismatched_keys():
         assert ids() == []
     with notify(push_workers=0, push_urgency="urgent"):
         assert ids() == ["notify.E016", "notify.E017"]
+    for limit in (0, "3", True, 2.5):
+        with notify(push_max_subscriptions=limit):
+            assert ids() == ["notify.E018"], limit
+    with notify(push_max_subscriptions=1):
+        assert ids() == []
 
 
 # The endpoint guard ----------------------------------------------------------------------------------
@@ -169,6 +174,51 @@ def test_subscribing_again_updates_the_row_and_moves_it(db):
     assert (row.user.username, row.user_agent, row.lang, row.p256dh) == ("bert", "Chromium", "de",
                                                                         data["keys"]["p256dh"])
     assert row.created == first.created
+
+
+def test_a_user_keeps_at_most_push_max_subscriptions_the_newest(db):
+    import datetime
+
+    from django.utils import timezone
+
+    from notify.models import Message, PushDelivery
+
+    endpoints = [f"https://fcm.googleapis.com/fcm/send/{i}" for i in range(5)]
+    start = timezone.now() - datetime.timedelta(hours=1)
+    for i, endpoint in enumerate(endpoints[:3]):
+        sub = subscribe(user("andy"), browser_subscription(endpoint))
+        Subscription.objects.filter(pk=sub.pk).update(created=start + datetime.timedelta(minutes=i))
+    subscribe(user("bert"), browser_subscription("https://fcm.googleapis.com/fcm/send/bert"))
+    PushDelivery.objects.create(message=Message.objects.first(), subscription=Subscription.objects.get(
+        endpoint=endpoints[0]))
+
+    def andys():
+        return sorted(Subscription.objects.filter(user=user("andy")).values_list("endpoint", flat=True))
+
+    with notify(push_max_subscriptions=3):
+        subscribe(user("andy"), browser_subscription(endpoints[1]))  # again: still three
+        assert andys() == endpoints[:3]
+        subscribe(user("andy"), browser_subscription(endpoints[3]))  # a fourth replaces the oldest
+        assert andys() == endpoints[1:4] and not PushDelivery.objects.exists()
+        with notify(push_max_subscriptions=1):
+            subscribe(user("andy"), browser_subscription(endpoints[4]))
+        assert andys() == endpoints[4:]
+    assert Subscription.objects.filter(user=user("bert")).count() == 1
+
+
+def test_the_subscription_limit_and_the_new_one_are_stored_together(db, monkeypatch):
+    from notify.push import subscriptions
+
+    with notify(push_max_subscriptions=1):
+        subscribe(user("andy"), browser_subscription("https://fcm.googleapis.com/fcm/send/old"))
+
+        def failing(subscription):
+            raise RuntimeError("interrupted")
+
+        monkeypatch.setattr(subscriptions, "_keep_newest", failing)
+        with pytest.raises(RuntimeError):
+            subscribe(user("andy"), browser_subscription("https://fcm.googleapis.com/fcm/send/new"))
+    assert list(Subscription.objects.values_list("endpoint", flat=True)) == ["https://fcm.googleapis.com/fcm/send/old"]
 
 
 def test_a_user_cannot_remove_another_users_subscription(db):

@@ -1,4 +1,4 @@
-"""System checks of desktop notifications (ids ``notify.E010`` to ``notify.E019``)."""
+"""System checks of desktop notifications (ids ``notify.E010`` to ``notify.E019``, ``notify.W010``)."""
 
 from __future__ import annotations
 
@@ -43,14 +43,14 @@ def _number_errors() -> list[checks.CheckMessage]:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
             errors.append(checks.Error(f"NOTIFY[{key!r}] must be a number of at least {low}, not {value!r}.",
                                        hint="Remove the key to use the default.", id="notify.E016"))
+    if notify_settings.push_urgency not in URGENCIES:
+        errors.append(checks.Error(f"NOTIFY['push_urgency'] is {notify_settings.push_urgency!r}.",
+                                   hint=f"Use one of: {', '.join(URGENCIES)}.", id="notify.E017"))
     limit = notify_settings.push_max_subscriptions
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         errors.append(checks.Error(f"NOTIFY['push_max_subscriptions'] must be a whole number of at least 1, "
                                    f"not {limit!r}.", hint="Remove the key to keep 10 per user.",
                                    id="notify.E018"))
-    if notify_settings.push_urgency not in URGENCIES:
-        errors.append(checks.Error(f"NOTIFY['push_urgency'] is {notify_settings.push_urgency!r}.",
-                                   hint=f"Use one of: {', '.join(URGENCIES)}.", id="notify.E017"))
     return errors
 
 
