@@ -32,6 +32,7 @@ import dataclasses
 import datetime
 import logging
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,7 +45,7 @@ from .. import leases, shutdown
 from ..conf import notify_settings
 from ..models import Message, PushDelivery, Subscription
 from .payload import build_payload, push_headers
-from .sender import Outcome, Push, PushSender
+from .sender import Flight, Outcome, Push, PushSender
 from .subscriptions import forget
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ _lock = threading.Lock()
 #: Longest time a retry is put off, whatever the backoff or a ``Retry-After`` header asks for.
 MAX_RETRY_DELAY = 3600.0
 _ERROR_LENGTH = PushDelivery._meta.get_field("error").max_length
+#: Seconds an outcome waits at most before it is written (outcomes are written a batch at a time).
+WRITE_EVERY = 1.0
 _COUNTS = ("messages", "sent", "failed", "retried", "removed", "skipped")
 
 
@@ -240,31 +243,75 @@ def _write(plan: _Settlement, now: datetime.datetime, report: PushReport) -> Non
     report.removed += forget(sorted(plan.gone))
 
 
-def _deliver(deliveries: list[PushDelivery], sender: PushSender, report: PushReport) -> None:
-    """Make one attempt at each delivery of a batch and record what became of it."""
-    pushes, dropped = _pushes(deliveries, timezone.now())
-    outcomes = sender.send(pushes) if pushes else []
-    now = timezone.now()
-    by_id = {d.pk: d for d in deliveries}
-    plan = _Settlement(done=[d.pk for d in dropped])
-    report.failed += len(dropped)
-    for outcome in outcomes:
-        _settle(outcome, by_id[outcome.push.delivery_id], now, report, plan)
-    report.outcomes += outcomes
-    _write(plan, now, report)
+class _Run:
+    """One run of the outbox: its lease, the deliveries in flight, the outcomes not written yet."""
 
+    def __init__(self, lease: leases.Held, flight: Flight, batch_size: int, report: PushReport) -> None:
+        self.lease, self.flight, self.batch_size, self.report = lease, flight, batch_size, report
+        self.started = timezone.now()
+        self.held: dict[int, PushDelivery] = {}
+        self.unwritten: list[Outcome] = []
+        self.dropped: list[int] = []
+        self.since = 0.0
+        self.more = True
 
-def _run(lease: leases.Held, batch_size: int, sender: PushSender, report: PushReport) -> None:
-    """Expand and deliver batch after batch until nothing is left or a signal asks to stop."""
-    started = timezone.now()
-    while not shutdown.requested():
-        expanded = _expand(batch_size, report)
-        deliveries = _claim(lease.token, batch_size, started)
-        if deliveries:
-            _deliver(deliveries, sender, report)
-        if not (expanded or deliveries):
+    def loop(self) -> None:
+        """Keep the flight full until nothing is left (or a signal asks to stop), then write the rest."""
+        while True:
+            if self.more and shutdown.requested():
+                self.stop()
+            if self.more and self.flight.waiting() < self.flight.sender.workers:
+                self.refill()
+            elif self.flight.outstanding:
+                self.collect()
+            else:
+                break
+        self.write()
+
+    def refill(self) -> None:
+        """Expand the next messages and put the next batch of due deliveries in flight."""
+        self.lease.renew()
+        expanded = _expand(self.batch_size, self.report)
+        batch = _claim(self.lease.token, self.batch_size, self.started)
+        self.more = expanded or len(batch) == self.batch_size
+        pushes, dropped = _pushes(batch, timezone.now())
+        self.held.update((d.pk, d) for d in batch)
+        self.dropped += [d.pk for d in dropped]
+        self.report.failed += len(dropped)
+        self.flight.submit(pushes)
+
+    def stop(self) -> None:
+        """Take back the deliveries that no thread has started and free them for the next run."""
+        self.more = False
+        ids = [push.delivery_id for push in self.flight.cancel()]
+        if ids:
+            PushDelivery.objects.filter(pk__in=ids, claim=self.lease.token).update(claim="")
+        for pk in ids:
+            self.held.pop(pk, None)
+
+    def collect(self) -> None:
+        """Wait for outcomes; write them when a batch of them is there or the oldest waited long enough."""
+        wait = max(0.0, self.since + WRITE_EVERY - time.monotonic()) if self.unwritten else WRITE_EVERY
+        outcomes = self.flight.collect(timeout=wait)
+        if outcomes and not self.unwritten:
+            self.since = time.monotonic()
+        self.unwritten += outcomes
+        if len(self.unwritten) >= self.batch_size or (self.unwritten and
+                                                      time.monotonic() - self.since >= WRITE_EVERY):
+            self.write()
+
+    def write(self) -> None:
+        """Record the outcomes collected so far in as few statements as it takes."""
+        if not (self.unwritten or self.dropped):
             return
-        lease.renew()
+        now = timezone.now()
+        plan = _Settlement(done=self.dropped)
+        for outcome in self.unwritten:
+            _settle(outcome, self.held.pop(outcome.push.delivery_id), now, self.report, plan)
+        _write(plan, now, self.report)
+        self.report.outcomes += self.unwritten
+        self.unwritten, self.dropped = [], []
+        self.lease.renew()
 
 
 def push_pending(batch_size: int = 500, sender: PushSender | None = None) -> PushReport:
@@ -281,8 +328,8 @@ def push_pending(batch_size: int = 500, sender: PushSender | None = None) -> Pus
         own = sender is None
         sender = sender or PushSender()
         try:
-            with leases.Held("push") as lease:
-                _run(lease, batch_size, sender, report)
+            with leases.Held("push") as lease, sender.flight() as flight:
+                _Run(lease, flight, batch_size, report).loop()
         finally:
             if own:
                 sender.close()

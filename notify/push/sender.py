@@ -15,6 +15,7 @@ place, so hanging or slow push services hold up nothing but their own pushes.
 from __future__ import annotations
 
 import email.utils
+import functools
 import logging
 import queue
 import threading
@@ -22,6 +23,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
@@ -100,7 +102,7 @@ def verdict(status: int | None, *, network: bool = False,
 
 
 class _Job:
-    """One push on its way through the crew of threads."""
+    """One push on its way through the threads of a flight."""
 
     __slots__ = ("push", "started", "settled")
 
@@ -110,61 +112,170 @@ class _Job:
         self.settled = False
 
 
-class _Crew:
-    """Threads that take jobs from a queue; one that misses its deadline is replaced, not waited for."""
+class Flight:
+    """Pushes on their way: submit more at any time, collect the outcomes as they come.
 
-    def __init__(self, sender: PushSender, size: int) -> None:
+    Up to ``workers`` threads take the pushes in the order they were submitted and make one
+    attempt each. A push still running ``timeout`` seconds after it started is settled as a
+    retry; its thread is left to finish on its own (its outcome is dropped) and a new thread
+    takes its place. Use it as a context manager; :meth:`PushSender.flight` makes one.
+    """
+
+    def __init__(self, sender: PushSender) -> None:
         self.sender = sender
-        self.size = size
-        self.todo: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self.done: queue.SimpleQueue[tuple[_Job, Outcome]] = queue.SimpleQueue()
-        self.running: deque[_Job] = deque()
-        self.lock = threading.Lock()
-        for _ in range(size):
-            self.hire()
+        self.timeout = sender.timeout
+        self._todo: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+        self._running: deque[_Job] = deque()
+        self._lock = threading.Lock()
+        self._threads = 0
+        #: Pushes submitted and not settled yet.
+        self.outstanding = 0
 
-    def hire(self) -> None:
+    def __enter__(self) -> Flight:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def submit(self, pushes: Iterable[Push]) -> None:
+        """Queue pushes behind those already submitted."""
+        for push in pushes:
+            self._todo.put(_Job(push))
+            self.outstanding += 1
+        while self._threads < min(self.sender.workers, self.outstanding):
+            self._hire()
+
+    def waiting(self) -> int:
+        """Return how many submitted pushes no thread has started yet."""
+        return self._todo.qsize()
+
+    def collect(self, timeout: float | None = None) -> list[Outcome]:
+        """Wait up to ``timeout`` seconds (None: as long as it takes) for outcomes; return those settled."""
+        if not self.outstanding:
+            return []
+        # With nothing running yet, a push about to start may hang: look again within its timeout.
+        wait = self._until_deadline()
+        wait = self.timeout if wait is None else wait
+        if timeout is not None:
+            wait = min(wait, timeout)
+        settled = []
+        try:
+            settled.append(self._done.get(timeout=wait))
+            while True:
+                settled.append(self._done.get_nowait())
+        except queue.Empty:
+            pass
+        settled += [self.sender.late(job.push) for job in self._expire()]
+        self.outstanding -= len(settled)
+        return settled
+
+    def cancel(self) -> list[Push]:
+        """Take back the pushes that no thread has started; return them."""
+        taken = []
+        try:
+            while True:
+                job = self._todo.get_nowait()
+                if job is not None:
+                    taken.append(job.push)
+        except queue.Empty:
+            pass
+        self.outstanding -= len(taken)
+        return taken
+
+    def close(self) -> None:
+        """Let the threads end once they are idle (those still in a request end when it does)."""
+        self.cancel()
+        for _ in range(self._threads):
+            self._todo.put(None)
+        self._threads = 0
+
+    def _hire(self) -> None:
         """Start one more thread (a daemon: one stuck in a request never keeps the process alive)."""
+        self._threads += 1
         threading.Thread(target=self._work, name="notify-push", daemon=True).start()
 
     def _work(self) -> None:
-        while (job := self.todo.get()) is not None:
-            with self.lock:
+        while (job := self._todo.get()) is not None:
+            with self._lock:
                 job.started = time.monotonic()
-                self.running.append(job)
+                self._running.append(job)
             outcome = self.sender.attempt(job.push)
-            with self.lock:
-                late = job.settled
-                job.settled = True
+            with self._lock:
+                late, job.settled = job.settled, True
             if late:
                 return
-            self.done.put((job, outcome))
+            self._done.put(outcome)
 
-    def expire(self, deadline: float) -> list[_Job]:
-        """Settle the jobs that started before ``deadline`` and are still running; hire their replacements."""
+    def _until_deadline(self) -> float | None:
+        """Return the seconds until the oldest running push runs out of time (None: none runs)."""
+        with self._lock:
+            while self._running and self._running[0].settled:
+                self._running.popleft()
+            if not self._running:
+                return None
+            return max(0.0, self._running[0].started + self.timeout - time.monotonic())
+
+    def _expire(self) -> list[_Job]:
+        """Settle the pushes that ran out of time and put a new thread in the place of each."""
+        cutoff = time.monotonic() - self.timeout
         late = []
-        with self.lock:
-            while self.running and (self.running[0].settled or self.running[0].started <= deadline):
-                job = self.running.popleft()
+        with self._lock:
+            while self._running and (self._running[0].settled or self._running[0].started <= cutoff):
+                job = self._running.popleft()
                 if not job.settled:
                     job.settled = True
                     late.append(job)
-        for _job in late:
-            self.hire()
+        for job in late:
+            logger.warning("push to %s got no answer within %g s", job.push.endpoint[:60], self.timeout)
+            self._threads -= 1
+            self._hire()
         return late
 
-    def next_deadline(self, timeout: float) -> float | None:
-        """Return when the oldest running job runs out of time, or None when none runs."""
-        with self.lock:
-            while self.running and self.running[0].settled:
-                self.running.popleft()
-            return self.running[0].started + timeout if self.running else None
 
-    def dismiss(self) -> None:
-        """Let every thread that waits for work end."""
-        for _ in range(self.size):
-            self.todo.put(None)
+class _OneWrite:
+    """Mix into an HTTP connection: send a request's head and the start of its body in one write.
 
+    http.client writes the head and the body separately: two system calls, and on loopback or in
+    a VM two wake-ups of the peer, which cost more than encrypting the push.
+    """
+
+    _holding = False
+    _held: bytes | None = None
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        """Send the request as the connection class does, the head held back until the body comes."""
+        self._holding, self._held = True, None
+        try:
+            super().request(*args, **kwargs)  # type: ignore[misc]
+        finally:
+            held, self._holding, self._held = self._held, False, None
+        if held is not None:
+            super().send(held)  # type: ignore[misc]
+
+    def send(self, data: Any) -> None:
+        """Hold the head back, then send it with the first part of the body."""
+        if self._holding:
+            if self._held is None:
+                self._held = bytes(data)
+                return
+            data, self._held, self._holding = self._held + bytes(data), None, False
+        super().send(data)  # type: ignore[misc]
+
+
+@functools.lru_cache(maxsize=4)
+def _one_write_pool(pool_class: type) -> type:
+    """Return a subclass of a (guarded) pool class whose connections send each request in one write."""
+    connection = type(f"OneWrite{pool_class.ConnectionCls.__name__}", (_OneWrite, pool_class.ConnectionCls), {})
+    return type(f"OneWrite{pool_class.__name__}", (pool_class,), {"ConnectionCls": connection})
+
+
+def pool_manager(allow_private: bool, maxsize: int) -> urllib3.PoolManager:
+    """Return the guarded pool manager of :mod:`~notify.push.endpoints`, its connections writing once per push."""
+    manager = guarded_pool_manager(allow_private, maxsize=maxsize)
+    manager.pool_classes_by_scheme = {scheme: _one_write_pool(cls)
+                                      for scheme, cls in manager.pool_classes_by_scheme.items()}
+    return manager
 
 
 class PushSender:
@@ -180,7 +291,7 @@ class PushSender:
         self.timeout = float(s.push_timeout if timeout is None else timeout)
         self.workers = max(1, int(s.push_workers if workers is None else workers))
         self.allow_private = bool(s.push_allow_private_endpoints if allow_private is None else allow_private)
-        self._pool = guarded_pool_manager(self.allow_private, maxsize=self.workers)
+        self._pool = pool_manager(self.allow_private, maxsize=self.workers)
         self._tokens: dict[str, tuple[float, dict[str, str]]] = {}
         self._tokens_lock = threading.Lock()
 
@@ -217,8 +328,7 @@ class PushSender:
             body = WebPusher(info).encode(push.data, content_encoding="aes128gcm")["body"]
             headers = {**push.headers, **self.vapid_headers(push.endpoint), "TTL": str(self.ttl),
                        "Content-Encoding": "aes128gcm", "Content-Type": "application/octet-stream"}
-            response = self._pool.request("POST", push.endpoint, body=body, headers=headers, retries=False,
-                                          redirect=False, timeout=urllib3.Timeout(total=self.timeout))
+            response = self._post(push.endpoint, body, headers)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             message = f"{type(exc).__name__}: {exc}"
             state, _wait = verdict(None, network=REFUSED_MARK not in message)
@@ -228,6 +338,17 @@ class PushSender:
             return Outcome(push, "failed", None, f"{type(exc).__name__}: {exc}")
         return self._answer(push, response.status, response.headers.get("Retry-After"))
 
+    def _post(self, endpoint: str, body: bytes, headers: dict[str, str]) -> urllib3.BaseHTTPResponse:
+        """POST once through the guarded pool of the endpoint's origin.
+
+        The pool manager's own ``request`` would parse the URL twice and handle redirects, which a
+        push never follows.
+        """
+        url = urllib3.util.parse_url(endpoint)
+        pool = self._pool.connection_from_host(url.host, url.port, url.scheme)
+        return pool.urlopen("POST", url.request_uri, body=body, headers=headers, retries=False, redirect=False,
+                            timeout=urllib3.Timeout(total=self.timeout))
+
     def _answer(self, push: Push, status: int, retry_after: str | None) -> Outcome:
         if 300 <= status < 400:
             return Outcome(push, "failed", status, "the push service redirected")
@@ -236,37 +357,19 @@ class PushSender:
         state, wait = verdict(status, retry_after=parse_retry_after(retry_after))
         return Outcome(push, state, status, f"HTTP {status}", wait)
 
-    def _late(self, push: Push) -> Outcome:
+    def late(self, push: Push) -> Outcome:
+        """Return the outcome of a push that got no answer in time: worth a retry."""
         return Outcome(push, "retry", None, f"no answer within {self.timeout:g} s")
+
+    def flight(self) -> Flight:
+        """Return a :class:`Flight` to stream pushes through, ``workers`` at a time."""
+        return Flight(self)
 
     def send(self, pushes: Iterable[Push]) -> list[Outcome]:
         """Make one attempt at every push, ``workers`` in flight, and return the outcomes as they come."""
-        jobs = [_Job(push) for push in pushes]
-        if not jobs:
-            return []
-        crew = _Crew(self, min(self.workers, len(jobs)))
-        for job in jobs:
-            crew.todo.put(job)
         outcomes: list[Outcome] = []
-        try:
-            while len(outcomes) < len(jobs):
-                outcomes += self._collect(crew)
-        finally:
-            crew.dismiss()
+        with self.flight() as flight:
+            flight.submit(pushes)
+            while flight.outstanding:
+                outcomes += flight.collect()
         return outcomes
-
-    def _collect(self, crew: _Crew) -> list[Outcome]:
-        """Wait for the next outcome or deadline; return what is settled by then."""
-        deadline = crew.next_deadline(self.timeout)
-        wait = self.timeout if deadline is None else max(0.0, deadline - time.monotonic())
-        settled = []
-        try:
-            settled.append(crew.done.get(timeout=wait)[1])
-            while True:
-                settled.append(crew.done.get_nowait()[1])
-        except queue.Empty:
-            pass
-        for job in crew.expire(time.monotonic() - self.timeout):
-            logger.warning("push to %s got no answer within %g s", job.push.endpoint[:60], self.timeout)
-            settled.append(self._late(job.push))
-        return settled
