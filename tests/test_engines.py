@@ -20,8 +20,16 @@ from django.db import transaction
 from django.test import override_settings
 
 from tests.support.pushservice import PushService, Subscriber
-from tests.support.workers import (SlowSMTPServer, Workers, delete_queues, fresh_queue, rabbitmq_broker, redis_broker,
-                                   smtp_env, workers_for)
+from tests.support.workers import (
+    SlowSMTPServer,
+    Workers,
+    delete_queues,
+    fresh_queue,
+    rabbitmq_broker,
+    redis_broker,
+    smtp_env,
+    workers_for,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -98,7 +106,7 @@ def all_finished(expected: int) -> bool:
 # django-tasks-db -----------------------------------------------------------------------------------------
 
 
-def test_two_db_workers_run_every_job(workers, smtp, push_service):
+def test_two_db_workers_run_every_job(smtp, push_service, workers):
     from notify import tasks
     from notify.models import JobState
 
@@ -127,7 +135,7 @@ def test_two_db_workers_run_every_job(workers, smtp, push_service):
     assert all(s.finished is not None and s.started is not None and s.error == "" for s in states.values()), states
 
 
-def test_a_message_emitted_with_the_tasks_backend_is_pushed_by_the_worker(workers, push_service):
+def test_a_message_emitted_with_the_tasks_backend_is_pushed_by_the_worker(push_service, workers):
     sub = subscribed(push_service)
     before = len(task_results(task_path__endswith=".push_pending"))
     workers.db_worker("db-worker")
@@ -144,3 +152,174 @@ def test_a_message_emitted_with_the_tasks_backend_is_pushed_by_the_worker(worker
     workers.wait_for(lambda: task_results(id=result.id, status="SUCCESSFUL"), 30, "the push task")
     message.refresh_from_db()
     assert message.pushed is not None
+
+
+def make_users(prefix: str, count: int) -> list[Any]:
+    """Create ``count`` users with e-mail addresses; return them."""
+    model = get_user_model()
+    model.objects.bulk_create(model(username=f"{prefix}{i:04d}", email=f"{prefix}{i:04d}@example.org")
+                              for i in range(count))
+    return list(model.objects.filter(username__startswith=prefix).order_by("username"))
+
+
+def emit_often(users: list[Any], subject: str) -> None:
+    """Give each of ``users`` one pending "often" message (no job started)."""
+    from notify.models import Message
+
+    with notify_settings(job_backend="cron"):
+        Message.emit_notification(None, None, "system", lambda u, m: (subject, "<p>x</p>"),
+                                  [(u, "often") for u in users])
+
+
+def mail_run_pid() -> int | None:
+    """Return the process id of the running mail_often run (from its lease), or None."""
+    from notify.models import Lease
+
+    return Lease.objects.filter(job="mail_often").values_list("pid", flat=True).first()
+
+
+def assert_nothing_pending() -> None:
+    from notify.models import Lease, Message
+
+    assert not Message.objects.filter(mail_mode="often", sent__isnull=True).exists()
+    assert not Message.objects.exclude(mail_claim="").exists()
+    assert not Lease.objects.filter(job="mail_often").exists()
+
+
+def test_a_killed_db_worker_s_mail_run_is_dispatched_again_at_the_next_tick(smtp, workers):
+    from notify import jobs, tasks
+
+    emit_often(make_users("kill", 40), "Before the kill")
+    expected = expected_recipients()
+    smtp.inbox.delay = 0.05  # 40 e-mails take 2 s: the kill lands mid-run
+    env = smtp_env(smtp.port)
+    pool = [workers.db_worker("db-worker-1", **env), workers.db_worker("db-worker-2", **env)]
+    assert "mail_often" in jobs.run_due(dispatch=tasks.enqueue)
+    workers.wait_for(lambda: smtp.count() >= 8, 30, "the first e-mails")
+    pid = workers.wait_for(mail_run_pid, 10, "the lease of the mail run")
+    [victim] = [w for w in pool if w.pid == pid]
+    victim.kill()
+    sent_before = smtp.count()
+    assert sent_before < len(expected)
+    [killed] = task_results(task_path__endswith=".send_pending_emails_often")
+    assert killed.status == "RUNNING"
+    # The next tick finds the job's lease gone (its process is dead) and dispatches it again.
+    assert "mail_often" in jobs.run_due(dispatch=tasks.enqueue)
+    workers.wait_for(lambda: {r for item in smtp.received for r in item.rcpt_tos} >= expected, 30, "every e-mail")
+    workers.wait_for(lambda: task_results(task_path__endswith=".send_pending_emails_often", status="SUCCESSFUL"),
+                     30, "the second mail run")
+    assert_one_email_each(smtp, expected, duplicates=1)
+    assert_nothing_pending()
+    killed.refresh_from_db()
+    assert killed.status == "RUNNING"  # django-tasks-db never requeues a killed worker's task
+
+
+# Celery --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker(request: pytest.FixtureRequest) -> Iterator[str]:
+    yield from (redis_broker() if request.param == "redis" else rabbitmq_broker())
+
+
+@pytest.fixture
+def queue(broker: str) -> Iterator[str]:
+    name = fresh_queue()
+    yield name
+    delete_queues(broker, name)
+
+
+def celery_env(broker: str, smtp: SlowSMTPServer, **extra: Any) -> dict[str, Any]:
+    """Return the environment of Celery processes: the broker, quick restores on Redis, the SMTP server."""
+    env: dict[str, Any] = {"CELERY_BROKER_URL": broker, **smtp_env(smtp.port), **extra}
+    if broker.startswith("redis"):
+        env.update(CELERY_VISIBILITY_TIMEOUT=5, CELERY_UNACKED_RESTORE_INTERVAL=1)
+    return env
+
+
+def send_task(broker: str, queue: str, name: str) -> str:
+    """Send task ``name`` to ``queue`` from a Celery app of the test's own; return its id."""
+    from celery import Celery
+
+    app = Celery("notify-tests", broker=broker, set_as_current=False)
+    try:
+        return app.send_task(name, queue=queue).id
+    finally:
+        app.close()
+
+
+def test_celery_beat_ticks_run_due_and_two_workers_run_the_jobs(smtp, push_service, broker, queue, workers):
+    from notify.models import JobState
+
+    sub = subscribed(push_service)
+    [message] = emit_to("bert", "Hello from Celery")
+    expected = expected_recipients()
+    env = celery_env(broker, smtp)
+    workers.celery_worker("celery-1", queue, **env)
+    workers.celery_worker("celery-2", queue, **env)
+    workers.celery_beat("beat", queue, every=1, **env)
+
+    def every_job_finished() -> bool:
+        states = list(JobState.objects.all())
+        return len(states) == 5 and all(s.finished is not None for s in states)
+
+    workers.wait_for(every_job_finished, 60, "every job to finish")
+    workers.wait_for(lambda: push_service.payloads(sub), 30, "the push")
+    assert all(s.error == "" for s in JobState.objects.all()), list(JobState.objects.values())
+    assert_one_email_each(smtp, expected)
+    assert [p["id"] for p in push_service.payloads(sub)] == [message.pk]
+    assert "Sending due task notify-run-due (notify.run_due)" in workers.started[2].output()
+
+
+def test_a_killed_celery_worker_s_mail_task_is_delivered_again(smtp, broker, queue, workers):
+    emit_often(make_users("ckill", 40), "Before the kill")
+    expected = expected_recipients()
+    smtp.inbox.delay = 0.05
+    env = celery_env(broker, smtp)
+    pool = [workers.celery_worker("celery-1", queue, **env), workers.celery_worker("celery-2", queue, **env)]
+    workers.wait_for(lambda: all("ready." in w.output() for w in pool), 30, "both workers to be ready")
+    task_id = send_task(broker, queue, "notify.mail_often")
+    workers.wait_for(lambda: smtp.count() >= 8, 30, "the first e-mails")
+    pid = workers.wait_for(mail_run_pid, 10, "the lease of the mail run")
+    [victim] = [w for w in pool if w.pid == pid]
+    [survivor] = [w for w in pool if w is not victim]
+    victim.kill()
+    assert smtp.count() < len(expected)
+    # Acknowledged late: RabbitMQ hands the task to the other worker at once, Redis after the visibility timeout.
+    workers.wait_for(lambda: {r for item in smtp.received for r in item.rcpt_tos} >= expected, 45, "every e-mail")
+    assert f"notify.mail_often[{task_id}] received" in survivor.output()
+    workers.wait_for(lambda: f"notify.mail_often[{task_id}] succeeded" in survivor.output(), 30, "the task's end")
+    assert_one_email_each(smtp, expected, duplicates=1)
+    assert_nothing_pending()
+
+
+@pytest.mark.parametrize("scheme", ["redis", "amqp"])
+def test_an_unreachable_broker_leaves_the_message_in_the_outbox(transactional_db, push_service, caplog, scheme):
+    from celery import Celery, current_app
+
+    from notify.push.jobs import push_pending
+    from tests.support.smtpserver import free_port
+
+    sub = subscribed(push_service)
+    port = free_port()
+    previous = current_app._get_current_object()
+    app = Celery("unreachable", broker=f"{scheme}://127.0.0.1:{port}//")
+    app.conf.broker_connection_timeout = 2
+    app.set_current()
+    try:
+        with caplog.at_level(logging.WARNING, logger="notify"):
+            [message] = emit_to("bert", "Broker down", backend="celery")
+    finally:
+        previous.set_current()
+        app.close()
+    message.refresh_from_db()
+    assert message.pushed is None  # committed, still in the outbox
+    [warning] = [r for r in caplog.records if "push job" in r.getMessage()]
+    assert warning.levelno == logging.WARNING
+    assert "Connection refused" in warning.getMessage()
+    if scheme == "redis":  # py-amqp's error does not name the address
+        assert f"127.0.0.1:{port}" in warning.getMessage()
+    assert "1 messages wait in the outbox" in warning.getMessage()
+    with notify_settings(push_background=False):
+        push_pending()
+    assert [p["id"] for p in push_service.payloads(sub)] == [message.pk]
