@@ -115,6 +115,17 @@ def test_hanging_endpoints_delay_only_their_own_pushes(quiet, service, hanging):
     assert all(0 < seconds_until(d.due) <= 1 for d in retries)  # push_retry_delay: 1 s
 
 
+def test_a_hanging_push_does_not_hold_up_the_next_batches(quiet, service):
+    subs = [service.subscriber(hang=i == 0) for i in range(100)]
+    store(subs)
+    broadcast()
+    with notify(push_timeout=3, push_workers=8):
+        start = time.monotonic()
+        report = push_pending(batch_size=10)
+    assert (report.sent, report.retried) == (99, 1)
+    assert max(arrivals(service, subs[1:])) - start < 3  # all ten batches went while the first one hung
+
+
 def test_untried_deliveries_go_before_due_retries(quiet, service):
     flaky = service.subscriber(500)
     store([flaky])

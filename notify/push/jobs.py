@@ -11,17 +11,23 @@ are already seen or older than ``push_ttl`` are taken without a delivery.
 
 *Deliver.* It claims the deliveries that are due and free (their ``claim`` names no existing
 :class:`~notify.models.Lease`), untried ones first, by writing its lease token into them in one
-UPDATE, and makes one attempt at each with no transaction open
-(:meth:`~notify.push.sender.PushSender.send`). Then it deletes the deliveries that were sent, that
-failed for good (not worth another attempt, or ``push_max_attempts`` reached) and those of
-subscriptions the push service declared gone (which are deleted too); a delivery worth another
-attempt is rescheduled: ``due`` moves ``push_retry_delay`` seconds ahead, doubled for every further
-attempt, or as far as the service's ``Retry-After`` asks (at most :data:`MAX_RETRY_DELAY`), and its
-claim is cleared. No run waits for a retry: a later run takes it when it is due (the scheduler runs
-the outbox every ``push_pending_every`` seconds). A run takes no delivery twice.
+UPDATE, and puts them in flight (:class:`~notify.push.sender.Flight`): ``push_workers`` threads make
+one attempt at each, with no transaction open, and a push gets ``push_timeout`` seconds in all. The
+next batch is claimed as soon as the flight runs short of work, not when the last push of the
+previous batch is done, so a hanging push service holds up nothing but its own pushes. Outcomes
+are written a batch at a time (at the latest after :data:`WRITE_EVERY` seconds): the deliveries
+that were sent, that failed for good (not worth another attempt, or ``push_max_attempts``
+reached) and those of subscriptions the push service declared gone (which are deleted too) are
+deleted; a delivery worth another attempt is rescheduled: ``due`` moves ``push_retry_delay``
+seconds ahead, doubled for every further attempt, or as far as the service's ``Retry-After`` asks
+(at most :data:`MAX_RETRY_DELAY`), and its claim is cleared. No run waits for a retry: a later run
+takes it when it is due (the scheduler runs the outbox every ``push_pending_every`` seconds), and
+a run takes no delivery twice.
 
-A run holds a lease (``notify.leases.Held("push")``), renews it between batches and stops between
-batches when a signal asked it to (:mod:`notify.shutdown`). A run that was killed leaves its claims
+A run holds a lease (``notify.leases.Held("push")``) and renews it while it works. When a signal
+asks it to stop (:mod:`notify.shutdown`) it claims no further batch, frees the claimed deliveries
+that no thread has started, and ends once the pushes in flight are settled (within
+``push_timeout``). A run that was killed leaves its claims
 behind; the next run reaps its lease and delivers them again: delivery is at least once (a
 repeated push replaces the earlier notification on the device, which tags it with the message id).
 """
@@ -189,13 +195,13 @@ def retry_delay(attempts: int, asked: float | None = None) -> float:
     """Return the seconds before the next attempt of a push that failed ``attempts`` times."""
     delay = float(notify_settings.push_retry_delay) * 2 ** max(0, attempts - 1)
     if asked is not None:
-        delay = max(delay, asked)
+        delay = max(delay, float(asked))
     return min(delay, MAX_RETRY_DELAY)
 
 
 @dataclass
 class _Settlement:
-    """What to write after one batch: deliveries to delete or reschedule, subscriptions to update."""
+    """What to write for some outcomes: deliveries to delete or reschedule, subscriptions to update."""
 
     done: list[int] = field(default_factory=list)
     retries: list[PushDelivery] = field(default_factory=list)
@@ -293,6 +299,7 @@ class _Run:
         """Wait for outcomes; write them when a batch of them is there or the oldest waited long enough."""
         wait = max(0.0, self.since + WRITE_EVERY - time.monotonic()) if self.unwritten else WRITE_EVERY
         outcomes = self.flight.collect(timeout=wait)
+        self.lease.renew()
         if outcomes and not self.unwritten:
             self.since = time.monotonic()
         self.unwritten += outcomes

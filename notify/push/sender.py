@@ -350,12 +350,11 @@ class PushSender:
                             timeout=urllib3.Timeout(total=self.timeout))
 
     def _answer(self, push: Push, status: int, retry_after: str | None) -> Outcome:
+        """Return the outcome of an attempt that the push service answered with ``status``."""
         if 300 <= status < 400:
             return Outcome(push, "failed", status, "the push service redirected")
-        if 200 <= status <= 202:
-            return Outcome(push, "sent", status)
         state, wait = verdict(status, retry_after=parse_retry_after(retry_after))
-        return Outcome(push, state, status, f"HTTP {status}", wait)
+        return Outcome(push, state, status, "" if state == "sent" else f"HTTP {status}", wait)
 
     def late(self, push: Push) -> Outcome:
         """Return the outcome of a push that got no answer in time: worth a retry."""
