@@ -35,3 +35,7 @@ class NotMailedMode(NotifyError, ValueError):
 
 class DeliveryFailed(NotifyError):
     """Raised by a job when it could not deliver at all (the mail server is unreachable); nothing was lost."""
+
+
+class JobInterrupted(NotifyError):
+    """Raised by a job that a signal stopped before it was done; the next tick goes on with the rest."""

@@ -11,6 +11,7 @@ whose worker died (its lease is gone and it never finished) is dispatched again.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import math
@@ -25,7 +26,7 @@ from django.utils.module_loading import import_string
 
 from . import leases, shutdown
 from .conf import notify_settings
-from .exceptions import ImproperlyConfigured
+from .exceptions import ImproperlyConfigured, JobInterrupted
 from .models import JobState
 
 logger = logging.getLogger("notify.jobs")
@@ -138,6 +139,9 @@ def execute(name: str) -> Any:
     with shutdown.graceful():
         try:
             result = _result(func())
+        except JobInterrupted as exc:
+            logger.warning("Job %s stopped after %.1f s: %s", name, time.monotonic() - start, exc)
+            raise
         except Exception as exc:
             logger.error("Job %s failed after %.1f s: %s: %s", name, time.monotonic() - start,
                          type(exc).__name__, exc, exc_info=True)
@@ -152,6 +156,9 @@ def run_job(name: str) -> Any:
         JobState.objects.filter(name=name).update(started=timezone.now(), token=lease.token)
         try:
             result = execute(name)
+        except JobInterrupted:
+            # Not finished: once this lease is gone, the next tick dispatches the job again.
+            raise
         except Exception as exc:
             JobState.objects.filter(name=name, token=lease.token).update(
                 finished=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000])
@@ -162,10 +169,8 @@ def run_job(name: str) -> Any:
 
 def _run_inline(name: str) -> None:
     """Run job ``name`` in this process; its failure is logged and recorded, not raised."""
-    try:
+    with contextlib.suppress(Exception):  # run_job logged and recorded it; the schedule tries again
         run_job(name)
-    except Exception:  # noqa: S110 - run_job logged it and recorded it for the retry
-        pass
 
 
 def _is_due(state: JobState, slot: datetime.datetime, now: datetime.datetime, live: set[str]) -> bool:

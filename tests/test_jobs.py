@@ -303,3 +303,20 @@ def test_auto_job_backend_follows_the_tasks_setting():
         assert job_backend() == "thread"
     with override_settings(NOTIFY={"job_backend": "celery"}, TASKS=database):
         assert job_backend() == "celery"
+
+
+def test_a_run_stopped_by_a_signal_is_not_finished_and_goes_on_at_the_next_tick(db, smtp_server):
+    from notify import jobs, shutdown
+    from notify.exceptions import JobInterrupted
+    from notify.models import JobState
+
+    now = timezone.now()
+    names(now)
+    shutdown.request()  # what SIGTERM does while the run works
+    with pytest.raises(JobInterrupted, match="stopped on request after 0 e-mails"):
+        jobs.run_job("mail_often")
+    assert not shutdown.requested()
+    state = JobState.objects.get(name="mail_often")
+    assert state.started is not None and state.finished is None
+    assert "mail_often" in names(now + datetime.timedelta(seconds=1))
+    assert jobs.run_job("mail_often") == 4

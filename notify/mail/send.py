@@ -18,7 +18,7 @@ from django.utils import timezone
 from .. import leases, shutdown
 from ..choicelists import Choice, MailModes
 from ..conf import notify_settings
-from ..exceptions import DeliveryFailed, NotMailedMode
+from ..exceptions import DeliveryFailed, JobInterrupted, NotMailedMode
 from ..models import BroadcastMail, Message, SeenBroadcast
 from ..users import _cached_preferences
 from . import claims
@@ -133,6 +133,8 @@ class MailRun:
         self.complete_for_broadcasts = True
         #: Why the run could not deliver (the connection failed), or "".
         self.failure = ""
+        #: Whether a signal stopped the run before every e-mail went out.
+        self.interrupted = False
         self.sent = 0
         self.recorded = 0
         self.lease: leases.Held | None = None
@@ -172,6 +174,7 @@ class MailRun:
                 if shutdown.requested():
                     logger.warning("Mail run %s stopped on request after %d e-mails; the rest stays pending.",
                                    self.mode, self.sent)
+                    self.interrupted = True
                     return
                 if not self.send_one(connection, env):
                     return
@@ -294,6 +297,8 @@ def run_mode(mm: Any) -> int:
     sent = run.execute()
     if run.failure:
         raise DeliveryFailed(f"{run.failure}; {sent} e-mails went out, the rest stays pending")
+    if run.interrupted:
+        raise JobInterrupted(f"stopped on request after {sent} e-mails; the rest stays pending")
     return sent
 
 

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from notify import jobs
 from notify.choicelists import MailModes
-from notify.exceptions import NotifyError
+from notify.exceptions import JobInterrupted, NotifyError
 from notify.mail import pending_emails
 from notify.mail.send import UNMAILED
 from notify.management.logs import log_to_stderr
@@ -37,6 +37,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"Would send {len(emails)} {mode} e-mail{'' if len(emails) == 1 else 's'}.")
                 return
             count = jobs.execute(f"mail_{mode}")
+        except JobInterrupted as exc:
+            self.stderr.write(f"Job mail_{mode} {exc}.")
+            return
         except NotifyError as exc:
             raise CommandError(f"Job mail_{mode} failed: {exc}") from exc
         self.stdout.write(f"Sent {count} {mode} e-mail{'' if count == 1 else 's'}.")
