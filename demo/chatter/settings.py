@@ -161,3 +161,5 @@ NOTIFY = {
     "push_allow_private_endpoints": os.environ.get("NOTIFY_PUSH_ALLOW_PRIVATE", "1" if DEBUG else "0") == "1",
     "job_backend": os.environ.get("NOTIFY_JOB_BACKEND", "thread"),
 }
+if os.environ.get("NOTIFY_PUSH_WORKERS"):  # pushes in flight per run, e.g. in a benchmark's worker process
+    NOTIFY["push_workers"] = int(os.environ["NOTIFY_PUSH_WORKERS"])
