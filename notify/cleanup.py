@@ -13,6 +13,7 @@ from django.db import connections, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from . import shutdown
 from .conf import notify_settings
 from .exceptions import ImproperlyConfigured
 from .models import Message, SeenBroadcast
@@ -92,7 +93,7 @@ def clear_seen_messages(remove_after: Any = _SETTING, keep_unseen: Any = _SETTIN
         if not rows:
             break
         total += _delete(using, [pk for _created, pk in rows])
-        if len(rows) < chunk_size:
+        if len(rows) < chunk_size or shutdown.requested():
             break
         last = rows[-1]
     logger.info("Removed %d notification messages%s created before %s.", total, what, cutoff)

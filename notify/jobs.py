@@ -83,18 +83,25 @@ class Schedule:
     weekday: int | None = None
 
     def latest(self, now: datetime.datetime) -> datetime.datetime:
-        """Return the latest moment at or before ``now`` at which the job was meant to run."""
+        """Return the latest moment at or before ``now`` at which the job was meant to run (in UTC).
+
+        A local time that a change of clocks repeats counts once (its first occurrence); one
+        that the change skips falls on the moment the clocks jumped to.
+        """
         if self.every is not None:
             return datetime.datetime.fromtimestamp(math.floor(now.timestamp() / self.every) * self.every,
                                                    datetime.UTC)
         assert self.at is not None
-        local = timezone.localtime(now, timezone.get_default_timezone())
-        slot = local.replace(hour=self.at.hour, minute=self.at.minute, second=self.at.second, microsecond=0)
-        if self.weekday is not None:
-            slot -= datetime.timedelta(days=(slot.weekday() - self.weekday) % 7)
-        while slot > local:
-            slot -= datetime.timedelta(days=1 if self.weekday is None else 7)
-        return slot
+        tz = timezone.get_default_timezone()
+        today = timezone.localtime(now, tz).date()
+        for back in range(15):
+            day = today - datetime.timedelta(days=back)
+            if self.weekday is not None and day.weekday() != self.weekday:
+                continue
+            slot = datetime.datetime.combine(day, self.at).replace(tzinfo=tz).astimezone(datetime.UTC)
+            if slot <= now:
+                return slot
+        raise AssertionError("unreachable: one of the last 15 days had the slot")
 
     def __str__(self) -> str:
         if self.every is not None:
@@ -152,7 +159,7 @@ def execute(name: str) -> Any:
 
 def run_job(name: str) -> Any:
     """Run job ``name`` as the scheduled run that :func:`run_due` dispatched, recording its state."""
-    with leases.Held(name) as lease:
+    with leases.Held(name) as lease, lease.kept_alive():
         JobState.objects.filter(name=name).update(started=timezone.now(), token=lease.token)
         try:
             result = execute(name)
@@ -173,7 +180,13 @@ def _run_inline(name: str) -> None:
         run_job(name)
 
 
-def _is_due(state: JobState, slot: datetime.datetime, now: datetime.datetime, live: set[str]) -> bool:
+def _clock_went_back(state: JobState, when: Schedule, now: datetime.datetime) -> bool:
+    """Tell whether the last due time of an interval job lies ahead of ``now`` by more than one interval."""
+    return (when.every is not None and state.slot is not None
+            and state.slot > now + datetime.timedelta(seconds=when.every))
+
+
+def _is_due(state: JobState, when: Schedule, now: datetime.datetime, live: set[str]) -> bool:
     if state.dispatched is not None and state.finished is None:
         if state.token in live:
             return False  # running now
@@ -184,15 +197,17 @@ def _is_due(state: JobState, slot: datetime.datetime, now: datetime.datetime, li
     if state.error and state.finished is not None:
         if now - state.finished >= datetime.timedelta(seconds=float(notify_settings.job_retry_after)):
             return True
-    return state.slot is None or slot > state.slot
+    return state.slot is None or when.latest(now) > state.slot or _clock_went_back(state, when, now)
 
 
-def _claim(state: JobState, slot: datetime.datetime, now: datetime.datetime) -> bool:
+def _claim(state: JobState, when: Schedule, now: datetime.datetime) -> bool:
     """Take the job for this tick unless another scheduler changed its state first."""
     unchanged = Q(pk=state.pk, slot=state.slot, dispatched=state.dispatched, finished=state.finished,
                   error=state.error)
-    newest = max(slot, state.slot) if state.slot is not None else slot
-    return JobState.objects.filter(unchanged).update(slot=newest, dispatched=now, started=None, finished=None,
+    slot = when.latest(now)
+    if state.slot is not None and not _clock_went_back(state, when, now):
+        slot = max(slot, state.slot)
+    return JobState.objects.filter(unchanged).update(slot=slot, dispatched=now, started=None, finished=None,
                                                      token="", error="") == 1
 
 
@@ -208,7 +223,7 @@ def due_jobs(now: datetime.datetime | None = None) -> list[str]:
         states = {state.name: state for state in JobState.objects.filter(name__in=list(plan))}
     live = set(leases.live_tokens())
     return [name for name, when in plan.items()
-            if _is_due(states[name], when.latest(now), now, live) and _claim(states[name], when.latest(now), now)]
+            if _is_due(states[name], when, now, live) and _claim(states[name], when, now)]
 
 
 def dispatcher(backend: str | None = None) -> Callable[[str], Any]:
@@ -230,13 +245,17 @@ def dispatcher(backend: str | None = None) -> Callable[[str], Any]:
 def run_due(now: datetime.datetime | None = None, dispatch: Callable[[str], Any] | None = None) -> list[str]:
     """Dispatch every job that is due; return their names. A job that fails is logged and tried again later."""
     dispatch = dispatch or dispatcher()
-    started = []
+    started: list[str] = []
     for name in due_jobs(now):
+        if shutdown.requested():
+            # Stopping: give the job back, so that the next tick dispatches it.
+            JobState.objects.filter(name=name).update(slot=None, dispatched=None, finished=None)
+            continue
         try:
             dispatch(name)
         except Exception as exc:
-            logger.error("Cannot start job %s: %s: %s; it is tried again at the next tick.", name,
-                         type(exc).__name__, exc)
+            logger.error("Cannot start job %s: %s: %s; it is tried again in %g s.", name, type(exc).__name__,
+                         exc, float(notify_settings.job_retry_after))
             JobState.objects.filter(name=name).update(finished=timezone.now(), error=f"not started: {exc}"[:2000])
             continue
         started.append(name)

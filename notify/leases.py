@@ -11,14 +11,18 @@ a lease that exists.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import os
 import secrets
 import socket
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+from django.db import DatabaseError, connections
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -66,6 +70,29 @@ class Held:
         if force or time.monotonic() - self.renewed >= self.interval:
             Lease.objects.filter(token=self.token).update(heartbeat=timezone.now())
             self.renewed = time.monotonic()
+
+    @contextlib.contextmanager
+    def kept_alive(self) -> Iterator[None]:
+        """Renew the heartbeat from a thread while the block runs (for jobs that cannot renew it themselves)."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            try:
+                while not stop.wait(self.interval):
+                    try:
+                        self.renew(force=True)
+                    except DatabaseError as exc:
+                        logger.warning("Cannot renew the lease of job %s: %s", self.job, exc)
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=beat, name=f"notify-lease-{self.job}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(5)
 
     def release(self) -> None:
         """Delete the lease: whatever it still holds is free."""

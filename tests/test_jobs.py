@@ -320,3 +320,66 @@ def test_a_run_stopped_by_a_signal_is_not_finished_and_goes_on_at_the_next_tick(
     assert state.started is not None and state.finished is None
     assert "mail_often" in names(now + datetime.timedelta(seconds=1))
     assert jobs.run_job("mail_often") == 4
+
+
+def test_a_local_time_that_the_clocks_repeat_or_skip_is_due_once():
+    from notify.jobs import Schedule, parse_time
+
+    utc = datetime.UTC
+    with override_settings(TIME_ZONE="Europe/Brussels"):
+        night = Schedule(at=parse_time("02:30"))
+        # 27 October 2024: 02:30 happens twice (00:30 and 01:30 UTC); only the first one counts.
+        assert night.latest(at(2024, 10, 27, 1, 45, tz=utc)) == at(2024, 10, 27, 0, 30, tz=utc)
+        # 31 March 2024: 02:30 does not exist; the due time is never after now.
+        now = at(2024, 3, 31, 1, 15, tz=utc)
+        assert night.latest(now) <= now
+        assert night.latest(at(2024, 3, 31, 2, 0, tz=utc)) == at(2024, 3, 31, 1, 30, tz=utc)
+
+
+def test_an_interval_job_goes_on_after_the_clock_went_back(db):
+    from notify.models import JobState
+
+    late = at(2024, 4, 6, 8, 0, 1, tz=datetime.UTC)
+    names(late)
+    JobState.objects.update(finished=late, started=late)
+    early = late - datetime.timedelta(hours=2)
+    assert names(early) == ["mail_often", "push"]  # not idle for two hours
+    JobState.objects.update(finished=early, started=early)
+    assert names(early + datetime.timedelta(seconds=1)) == []
+    assert names(early + datetime.timedelta(seconds=10)) == ["mail_often"]
+
+
+def test_a_tick_stopped_by_a_signal_gives_back_the_jobs_it_did_not_start(db):
+    from notify import jobs, shutdown
+
+    now = timezone.now()
+    started = []
+
+    def dispatch(name):
+        started.append(name)
+        shutdown.request()  # SIGTERM while the first job runs
+
+    try:
+        assert jobs.run_due(now, dispatch=dispatch) == ["mail_often"]
+    finally:
+        shutdown._requested.clear()
+    assert "mail_daily" in names(now + datetime.timedelta(seconds=1))
+
+
+def test_a_long_job_keeps_its_lease_alive(transactional_db):
+    from notify import leases
+
+    with override_settings(NOTIFY={"claim_timeout": 0.4}):
+        with leases.Held("cleanup") as lease, lease.kept_alive():
+            time.sleep(0.8)
+            assert leases.reap() == []
+        assert leases.reap() == []
+
+
+def test_command_notify_scheduler_once_fails_when_a_job_cannot_be_enqueued(db, caplog):
+    from django.conf import settings
+
+    broken = {"default": {"BACKEND": "nowhere.Backend"}}
+    with override_settings(NOTIFY={**settings.NOTIFY, "job_backend": "tasks"}, TASKS=broken), \
+            pytest.raises(CommandError, match="Job mail_often failed: not started"):
+        call_command("notify_scheduler", "--once", stdout=StringIO())

@@ -7,9 +7,12 @@ import sys
 
 
 def log_to_stderr(verbosity: int) -> None:
-    """Log warnings and errors of ``notify`` to stderr (from ``-v 2`` on, the routine lines too)."""
+    """Log warnings and errors of ``notify`` to stderr (``-v 0``: nothing; ``-v 2``: the routine lines too)."""
     notify_logger = logging.getLogger("notify")
-    if verbosity < 1 or notify_logger.handlers or logging.getLogger().handlers:
+    if notify_logger.handlers or logging.getLogger().handlers:
+        return
+    if verbosity < 1:
+        notify_logger.addHandler(logging.NullHandler())
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))

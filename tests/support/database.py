@@ -22,13 +22,14 @@ SETTINGS = "demo.chatter.settings"
 
 
 def _fingerprint() -> str:
+    """Hash everything that can change the seeded database: the app, the demo and the installed packages."""
+    from importlib.metadata import distributions
+
     digest = hashlib.sha256()
-    sources = sorted(ROOT.glob("notify/migrations/*.py")) + sorted(ROOT.glob("demo/*/migrations/*.py"))
-    sources += [ROOT / "demo/chatter/seed.py", ROOT / "demo/chatter/models.py", ROOT / "notify/emit.py",
-                ROOT / "notify/bulk.py"]
-    for path in sources:
-        digest.update(path.name.encode())
+    for path in sorted(ROOT.glob("notify/**/*.py")) + sorted(ROOT.glob("demo/**/*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
+    digest.update(" ".join(sorted(f"{d.metadata['Name']}={d.version}" for d in distributions())).encode())
     return digest.hexdigest()[:12]
 
 

@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from notify import jobs, scheduler, shutdown
 from notify.exceptions import NotifyError
@@ -40,13 +41,16 @@ class Command(BaseCommand):
             states = {state.name: state for state in JobState.objects.all()}
             for name, when in plan.items():
                 state = states.get(name)
-                last = f"last due {state.slot:%Y-%m-%d %H:%M:%S}" if state and state.slot else "never ran"
+                last = f"last due {timezone.localtime(state.slot):%Y-%m-%d %H:%M %Z}" if state and state.slot \
+                    else "never ran"
                 error = f"; failed: {state.error}" if state and state.error else ""
                 self.stdout.write(f"{name}: {when} ({last}{error})")
             return
         if once:
-            started = jobs.run_due(dispatch=dispatch)
-            failed = JobState.objects.filter(name__in=started).exclude(error="")
+            tick = timezone.now()
+            with shutdown.graceful():
+                started = jobs.run_due(tick, dispatch=dispatch)
+            failed = JobState.objects.filter(name__in=list(plan), finished__gte=tick).exclude(error="")
             self.stdout.write(f"Dispatched {', '.join(started) or 'no jobs'}.")
             if failed:
                 raise CommandError("; ".join(f"Job {state.name} failed: {state.error}" for state in failed))
