@@ -74,11 +74,12 @@ class SeededDatabase:
         if self.vendor == "sqlite":
             if not self.template.exists():
                 for old in CACHE.glob("template-*.sqlite3"):
-                    old.unlink()
-                tmp = self.template.with_suffix(".building")
+                    old.unlink(missing_ok=True)
+                # A build of its own (another pytest may build the same template now), then an atomic rename.
+                tmp = self.template.with_suffix(f".{os.getpid()}.building")
                 tmp.unlink(missing_ok=True)
                 _build(f"sqlite:///{tmp}")
-                tmp.rename(self.template)
+                os.replace(tmp, self.template)
         else:
             with self._admin() as cur:
                 cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.template])
