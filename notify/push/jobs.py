@@ -41,7 +41,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.db.models import F, Q, prefetch_related_objects
@@ -151,20 +151,36 @@ def _claimable(started: datetime.datetime) -> Q:
     return free & due
 
 
-def _claim(token: str, batch_size: int, started: datetime.datetime) -> list[PushDelivery]:
+class _Due(NamedTuple):
+    """A claimed delivery: what its push needs and what its outcome is written with."""
+
+    pk: int
+    attempts: int
+    message_id: int
+    subscription_id: int
+    endpoint: str
+    p256dh: str
+    auth: str
+
+
+_DUE_FIELDS = ("pk", "attempts", "message_id", "subscription_id", "subscription__endpoint", "subscription__p256dh",
+               "subscription__auth")
+
+
+def _claim(token: str, batch_size: int, started: datetime.datetime) -> list[_Due]:
     """Write ``token`` into the next batch of claimable deliveries, untried first, and return them."""
     ids = list(PushDelivery.objects.filter(_claimable(started)).order_by("attempts", "due", "id")
                .values_list("pk", flat=True)[:batch_size])
     if not ids:
         return []
     PushDelivery.objects.filter(_claimable(started), pk__in=ids).update(claim=token)
-    return list(PushDelivery.objects.filter(pk__in=ids, claim=token).select_related("message", "subscription")
-                .order_by("attempts", "due", "id"))
+    rows = (PushDelivery.objects.filter(pk__in=ids, claim=token).order_by("attempts", "due", "id")
+            .values_list(*_DUE_FIELDS))
+    return [_Due(*row) for row in rows]
 
 
-def _payloads(deliveries: list[PushDelivery]) -> dict[int, tuple[bytes, dict[str, str]]]:
-    """Build each message's payload once; a message whose payload fails is logged and left out."""
-    messages = list({d.message_id: d.message for d in deliveries}.values())
+def _payloads(messages: list[Message]) -> dict[int, tuple[bytes, dict[str, str]]]:
+    """Build each message's payload; a message whose payload fails is logged and left out."""
     prefetch_related_objects(messages, "owner", "reply_to")
     urgency = notify_settings.push_urgency
     built = {}
@@ -176,18 +192,20 @@ def _payloads(deliveries: list[PushDelivery]) -> dict[int, tuple[bytes, dict[str
     return built
 
 
-def _pushes(deliveries: list[PushDelivery], now: datetime.datetime) -> tuple[list[Push], list[PushDelivery]]:
+def _pushes(deliveries: list[_Due], now: datetime.datetime) -> tuple[list[Push], list[_Due]]:
     """Return the pushes to make and the deliveries given up before an attempt (no payload, too old)."""
+    if not deliveries:
+        return [], []
     oldest = now - datetime.timedelta(seconds=int(notify_settings.push_ttl))
-    built = _payloads(deliveries)
+    messages = Message.objects.in_bulk({d.message_id for d in deliveries})
+    built = _payloads([m for m in messages.values() if m.created >= oldest])
     pushes, dropped = [], []
     for d in deliveries:
-        if d.message_id not in built or d.message.created < oldest:
+        if d.message_id not in built:
             dropped.append(d)
             continue
-        sub = d.subscription
         data, headers = built[d.message_id]
-        pushes.append(Push(sub.pk, sub.endpoint, sub.p256dh, sub.auth, data, headers, delivery_id=d.pk))
+        pushes.append(Push(d.subscription_id, d.endpoint, d.p256dh, d.auth, data, headers, delivery_id=d.pk))
     return pushes, dropped
 
 
@@ -210,7 +228,7 @@ class _Settlement:
     gone: set[int] = field(default_factory=set)
 
 
-def _settle(outcome: Outcome, delivery: PushDelivery, now: datetime.datetime, report: PushReport,
+def _settle(outcome: Outcome, delivery: _Due, now: datetime.datetime, report: PushReport,
             plan: _Settlement) -> None:
     """Count one outcome and note what to write for it."""
     sub = outcome.push.subscription_id
@@ -222,9 +240,9 @@ def _settle(outcome: Outcome, delivery: PushDelivery, now: datetime.datetime, re
         plan.gone.add(sub)
     elif outcome.state == "retry" and attempts < int(notify_settings.push_max_attempts):
         report.retried += 1
-        delivery.attempts, delivery.claim, delivery.error = attempts, "", outcome.error[:_ERROR_LENGTH]
-        delivery.due = now + datetime.timedelta(seconds=retry_delay(attempts, outcome.retry_after))
-        plan.retries.append(delivery)
+        due = now + datetime.timedelta(seconds=retry_delay(attempts, outcome.retry_after))
+        plan.retries.append(PushDelivery(pk=delivery.pk, attempts=attempts, due=due, claim="",
+                                         error=outcome.error[:_ERROR_LENGTH]))
         return
     else:
         report.failed += 1
@@ -255,7 +273,7 @@ class _Run:
     def __init__(self, lease: leases.Held, flight: Flight, batch_size: int, report: PushReport) -> None:
         self.lease, self.flight, self.batch_size, self.report = lease, flight, batch_size, report
         self.started = timezone.now()
-        self.held: dict[int, PushDelivery] = {}
+        self.held: dict[int, _Due] = {}
         self.unwritten: list[Outcome] = []
         self.dropped: list[int] = []
         self.since = 0.0
