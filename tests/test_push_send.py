@@ -147,6 +147,21 @@ def test_endpoints_on_private_addresses_are_not_contacted_unless_allowed(service
     assert service.received == []
 
 
+def test_the_senders_one_write_pool_keeps_the_connection_guard(service):
+    import urllib3
+
+    from notify.push.endpoints import REFUSED_MARK
+    from notify.push.sender import pool_manager
+
+    with pytest.raises(urllib3.exceptions.ProtocolError, match=REFUSED_MARK):
+        pool_manager(allow_private=False, maxsize=1).request("POST", f"{service.origin}/push/x", body=b"x",
+                                                               timeout=2, retries=False)
+    assert service.received == []
+    sub = service.subscriber()
+    [outcome] = PushSender(allow_private=True).send([push_to(sub, data=b'{"n":"' + b"x" * 3000 + b'"}')])
+    assert outcome.state == "sent" and service.payloads(sub) == [{"n": "x" * 3000}]
+
+
 # The outbox job --------------------------------------------------------------------------------------
 
 def comment(author, group, body):
