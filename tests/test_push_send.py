@@ -112,7 +112,7 @@ def test_a_slow_endpoint_does_not_hold_up_the_others(service):
     elapsed = time.monotonic() - start
     states = {o.push.subscription_id: o.state for o in outcomes}
     assert states.pop(0) == "retry" and set(states.values()) == {"sent"} and len(states) == 30
-    assert elapsed < 1.0, elapsed  # one timed-out attempt, not 1.5 s, and the rest alongside
+    assert elapsed < 1.3, elapsed  # one timed-out attempt (0.3 s), not 1.5 s, and the rest alongside
 
 
 def test_the_deadline_is_the_senders_own_and_a_stuck_thread_is_replaced(service):
