@@ -45,14 +45,14 @@ DEFAULTS: dict[str, Any] = {
     "push_ttl": 86400,
     # Urgency header of pushes: "very-low", "low", "normal" or "high".
     "push_urgency": "normal",
-    # Seconds to wait for a push service before giving up on one request.
+    # Seconds one push may take in all (connecting, sending, the answer); a later one is retried.
     "push_timeout": 10,
     # Attempts per push when the service answers 413, 429, 5xx or cannot be reached.
     "push_max_attempts": 3,
     # Seconds before the first retry; doubled for every further one.
     "push_retry_delay": 1.0,
     # Pushes in flight at the same time.
-    "push_workers": 8,
+    "push_workers": 64,
     # Subscriptions kept per user; a new one beyond that replaces the user's oldest.
     "push_max_subscriptions": 10,
     # Seconds between two scheduled runs of the push outbox, which also sends the retries that are due.

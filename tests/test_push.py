@@ -304,6 +304,21 @@ def test_subscribe_with_old_endpoint_replaces_it(db):
     assert list(Subscription.objects.values_list("endpoint", flat=True)) == ["https://fcm.googleapis.com/new"]
 
 
+def test_renewing_a_subscription_at_the_cap_keeps_the_other_ones(db):
+    client, config = signed_in("andy")
+    with notify(push_max_subscriptions=2):
+        for name in ("laptop", "phone"):
+            post(client, "/notify/push/subscribe/", browser_subscription(f"https://fcm.googleapis.com/{name}"),
+                 config["csrfToken"])
+        renewed = {**browser_subscription("https://fcm.googleapis.com/phone2"),
+                   "oldEndpoint": "https://fcm.googleapis.com/phone"}
+        assert post(client, "/notify/push/subscribe/", renewed, config["csrfToken"]).status_code == 201
+        bad = {**browser_subscription("ftp://x"), "oldEndpoint": "https://fcm.googleapis.com/phone2"}
+        assert post(client, "/notify/push/subscribe/", bad, config["csrfToken"]).status_code == 400
+    assert sorted(Subscription.objects.values_list("endpoint", flat=True)) == [
+        "https://fcm.googleapis.com/laptop", "https://fcm.googleapis.com/phone2"]
+
+
 def test_unsubscribe_only_own_subscriptions(db):
     subscribe(user("andy"), browser_subscription())
     client, config = signed_in("bert")

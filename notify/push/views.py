@@ -7,6 +7,7 @@ from functools import lru_cache, wraps
 from pathlib import Path
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.urls import reverse
@@ -70,12 +71,14 @@ def subscribe(request: HttpRequest, data: dict[str, Any]) -> JsonResponse:
     """Store the POSTed ``PushSubscription`` JSON for the signed-in user (again: update and move it)."""
     old = data.pop("oldEndpoint", None)
     try:
-        sub = store_subscription(request.user, data, user_agent=request.headers.get("User-Agent", ""),
-                                 lang=getattr(request, "LANGUAGE_CODE", ""))
+        with transaction.atomic():
+            # The renewed subscription replaces the old one first, so it never counts against the cap.
+            if isinstance(old, str) and old != data.get("endpoint"):
+                delete_subscription(request.user, old)
+            sub = store_subscription(request.user, data, user_agent=request.headers.get("User-Agent", ""),
+                                     lang=getattr(request, "LANGUAGE_CODE", ""))
     except InvalidSubscription as exc:
         return _error(400, str(exc))
-    if isinstance(old, str) and old != sub.endpoint:
-        delete_subscription(request.user, old)
     return JsonResponse({"id": sub.pk, "endpoint": sub.endpoint}, status=201)
 
 
