@@ -149,8 +149,7 @@ class Workers:
     def celery_worker(self, name: str, queue: str, pool: str = "solo", concurrency: int = 1, **env: Any) -> Worker:
         """Start a Celery worker of the demo's app that consumes ``queue`` only."""
         argv = [CELERY, "-A", "demo.chatter", "worker", "-Q", queue, "--pool", pool, "-c", str(concurrency),
-                "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h", "-l", "info", "--without-gossip", "--without-mingle",
-                "--without-heartbeat"]
+                "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h", "-l", "info", "--without-gossip", "--without-mingle"]
         return self.start(name, argv, NOTIFY_JOB_BACKEND="celery", CELERY_TASK_DEFAULT_QUEUE=queue, **env)
 
     def celery_beat(self, name: str, queue: str, every: float = 1.0, **env: Any) -> Worker:
