@@ -114,17 +114,19 @@ def test_private_endpoints_need_the_setting():
 
 
 def test_guarded_connection_refuses_private_addresses_before_sending():
-    import urllib3
+    import asyncio
 
-    from notify.push.endpoints import guarded_pool_manager
+    from notify.push.endpoints import RefusedAddress
+    from notify.push.transport import Connections
 
     with PushService() as service:
-        guarded = guarded_pool_manager(allow_private=False)
-        with pytest.raises(urllib3.exceptions.ProtocolError, match=REFUSED_MARK):
-            guarded.request("POST", f"{service.origin}/push/x", body=b"x", timeout=2, retries=False)
-        allowed = guarded_pool_manager(allow_private=True)
-        response = allowed.request("POST", f"{service.origin}/push/unknown", body=b"x", timeout=2, retries=False)
-        assert response.status == 404
+        url = f"{service.origin}/push/unknown"
+        with pytest.raises(RefusedAddress, match=REFUSED_MARK):
+            asyncio.run(Connections(allow_private=False).post(url, b"x", {}))
+        with pytest.raises(RefusedAddress, match=REFUSED_MARK):  # a name that resolves to loopback
+            asyncio.run(Connections(allow_private=False).post(url.replace("127.0.0.1", "localhost"), b"x", {}))
+        answer = asyncio.run(Connections(allow_private=True).post(url, b"x", {}))
+        assert answer.status == 404
         assert [r.error for r in service.received] == ["unknown subscriber"]
 
 

@@ -199,7 +199,7 @@ def test_a_failed_expansion_leaves_the_messages_in_the_outbox(quiet, service, mo
         raise RuntimeError("the database went away")
 
     with monkeypatch.context() as patch:
-        patch.setattr(PushDelivery.objects, "bulk_create", failing)
+        patch.setattr("notify.push.jobs.insert_rows", failing)
         with pytest.raises(RuntimeError):
             push_pending()
     assert Message.objects.get(pk=message.pk).pushed is None and not Lease.objects.exists()

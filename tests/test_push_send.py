@@ -100,7 +100,7 @@ def test_network_errors_are_worth_a_retry(service):
     dead = Push(1, f"http://127.0.0.1:{free_port()}/push/x", sub.p256dh, b64(sub.auth), b"{}")
     [outcome] = PushSender().send([dead])
     assert (outcome.state, outcome.status) == ("retry", None)
-    assert "ConnectionError" in outcome.error
+    assert "ConnectionRefusedError" in outcome.error
 
 
 def test_a_slow_endpoint_does_not_hold_up_the_others(service):
@@ -147,16 +147,34 @@ def test_endpoints_on_private_addresses_are_not_contacted_unless_allowed(service
     assert service.received == []
 
 
-def test_the_senders_one_write_pool_keeps_the_connection_guard(service):
-    import urllib3
+def test_answers_of_every_shape_are_read_and_connections_reused(service):
+    import asyncio
 
-    from notify.push.endpoints import REFUSED_MARK
-    from notify.push.sender import pool_manager
+    from notify.push.transport import Connections
 
-    with pytest.raises(urllib3.exceptions.ProtocolError, match=REFUSED_MARK):
-        pool_manager(allow_private=False, maxsize=1).request("POST", f"{service.origin}/push/x", body=b"x",
-                                                               timeout=2, retries=False)
-    assert service.received == []
+    async def exchange(port, answers):
+        async def answer(reader, writer):
+            for reply in answers:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(reply)
+                await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(answer, "127.0.0.1", port)
+        connections = Connections(allow_private=True)
+        try:
+            return [await connections.post(f"http://127.0.0.1:{port}/x", b"", {}) for _ in answers]
+        finally:
+            connections.close()
+            server.close()
+
+    from tests.support.smtpserver import free_port
+
+    answers = [b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+               b"HTTP/1.1 429 Too Many\r\nRetry-After: 30\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nno\r\n0\r\n\r\n",
+               b"HTTP/1.1 410 Gone\r\nContent-Length: 0\r\n\r\n"]
+    got = asyncio.run(exchange(free_port(), answers))
+    assert [(a.status, a.retry_after) for a in got] == [(201, None), (429, "30"), (410, None)]
     sub = service.subscriber()
     [outcome] = PushSender(allow_private=True).send([push_to(sub, data=b'{"n":"' + b"x" * 3000 + b'"}')])
     assert outcome.state == "sent" and service.payloads(sub) == [{"n": "x" * 3000}]

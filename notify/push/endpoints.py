@@ -6,9 +6,9 @@ private network (server-side request forgery). Two layers keep that from happeni
 
 - :func:`check_endpoint` looks at the URL when a subscription arrives: https only, no credentials,
   no IP literal or well-known local name outside the public internet.
-- :func:`guarded_pool_manager` checks the address that a connection actually reaches, right after the TCP
-  connect and before anything is sent, so a public name that resolves to a private address (DNS
-  rebinding) is refused too.
+- :class:`~notify.push.transport.Connections` resolves the host when it connects and connects only
+  to an address that :func:`is_public_address` accepts, so a public name that resolves to a private
+  address (DNS rebinding) is refused before anything is sent.
 
 Both accept loopback and private addresses, and plain http to them, when ``allow_private`` is true
 (the ``push_allow_private_endpoints`` setting: tests and local demos only).
@@ -17,13 +17,7 @@ Both accept loopback and private addresses, and plain http to them, when ``allow
 from __future__ import annotations
 
 import ipaddress
-import socket
-from functools import lru_cache
 from urllib.parse import urlsplit
-
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.poolmanager import PoolManager
 
 from ..exceptions import InvalidSubscription
 
@@ -75,38 +69,4 @@ REFUSED_MARK = "refusing to send a push to the non-public address"
 
 
 class RefusedAddress(OSError):
-    """Raised by a guarded connection that reached an address it must not talk to."""
-
-
-def _checked(sock: socket.socket, allow_private: bool) -> socket.socket:
-    address = sock.getpeername()[0]
-    if not allow_private and not is_public_address(address):
-        sock.close()
-        raise RefusedAddress(f"{REFUSED_MARK} {address}")
-    return sock
-
-
-@lru_cache(maxsize=2)
-def _pool_classes(allow_private: bool) -> dict[str, type]:
-    class GuardedHTTPConnection(HTTPConnection):
-        def _new_conn(self) -> socket.socket:
-            return _checked(super()._new_conn(), allow_private)
-
-    class GuardedHTTPSConnection(HTTPSConnection):
-        def _new_conn(self) -> socket.socket:
-            return _checked(super()._new_conn(), allow_private)
-
-    class GuardedHTTPPool(HTTPConnectionPool):
-        ConnectionCls = GuardedHTTPConnection
-
-    class GuardedHTTPSPool(HTTPSConnectionPool):
-        ConnectionCls = GuardedHTTPSConnection
-
-    return {"http": GuardedHTTPPool, "https": GuardedHTTPSPool}
-
-
-def guarded_pool_manager(allow_private: bool = False, maxsize: int = 8) -> PoolManager:
-    """Return a urllib3 pool manager whose connections only reach addresses :func:`check_endpoint` accepts."""
-    manager = PoolManager(num_pools=32, maxsize=maxsize, block=False)
-    manager.pool_classes_by_scheme = _pool_classes(allow_private)
-    return manager
+    """Raised when a push service's host resolves only to addresses the server must not talk to."""

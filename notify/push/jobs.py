@@ -48,6 +48,7 @@ from django.db.models import F, Q, prefetch_related_objects
 from django.utils import timezone
 
 from .. import leases, shutdown
+from ..bulk import insert_rows
 from ..conf import notify_settings
 from ..models import Message, PushDelivery, Subscription
 from .payload import build_payload, push_headers
@@ -115,12 +116,12 @@ def _subscriptions_by_user(messages: list[tuple[int, int | None]]) -> dict[int, 
     return by_user
 
 
-def _deliveries(messages: list[tuple[int, int | None]], due: datetime.datetime) -> list[PushDelivery]:
-    """Return one unsaved delivery per message and subscription of its recipient."""
+def _deliveries(messages: list[tuple[int, int | None]]) -> list[tuple[int, int]]:
+    """Return the (message, subscription) pair of every delivery: each subscription of the recipient."""
     by_user = _subscriptions_by_user(messages)
     everybody = sorted(pk for pks in by_user.values() for pk in pks)
-    return [PushDelivery(message_id=pk, subscription_id=sub, due=due)
-            for pk, user_id in messages for sub in (everybody if user_id is None else by_user.get(user_id, ()))]
+    return [(pk, sub) for pk, user_id in messages
+            for sub in (everybody if user_id is None else by_user.get(user_id, ()))]
 
 
 def _expand(batch_size: int, report: PushReport) -> bool:
@@ -135,7 +136,8 @@ def _expand(batch_size: int, report: PushReport) -> bool:
         taken = list(Message.objects.filter(pk__in=ids, pushed=stamp).values_list("pk", "user_id", "created", "seen"))
         fresh = _fresh(taken, stamp)
         if fresh:
-            PushDelivery.objects.bulk_create(_deliveries(fresh, stamp))
+            # One INSERT from a JSON array: bulk_create built a model instance per delivery.
+            insert_rows(PushDelivery, ["message", "subscription"], _deliveries(fresh), {"due": stamp})
     report.messages += len(taken)
     report.skipped += len(taken) - len(fresh)
     return True

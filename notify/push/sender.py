@@ -1,21 +1,21 @@
 """Send many pushes at once, one attempt each, with a hard deadline per push: no endpoint holds up the rest.
 
 pywebpush encrypts each payload (its public ``WebPusher.encode``); the request
-itself goes through urllib3 directly, because ``requests`` spent two thirds
-of the sender's CPU time per push on preparing and merging settings.
+goes out from an asyncio event loop (:mod:`~notify.push.transport`), where a
+push waiting for its answer costs no thread: threads and ``requests`` or
+urllib3 spent more CPU per push than the encryption.
 
 :meth:`PushSender.send` makes exactly one attempt per push and reports what became
 of it; it never waits to try again (the outbox, :mod:`notify.push.jobs`, stores a
 retry with the time it is due). Every push has ``push_timeout`` seconds in all: a
-push still running after that counts as a failed attempt worth a retry, its thread
-is left to finish on its own (what it gets is ignored) and a fresh thread takes its
-place, so hanging or slow push services hold up nothing but their own pushes.
+push still running after that is cancelled and counts as a failed attempt worth a
+retry, so hanging or slow push services hold up nothing but their own pushes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
-import functools
 import logging
 import queue
 import threading
@@ -23,15 +23,14 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
-import urllib3
 from pywebpush import WebPusher
 
 from ..conf import notify_settings
-from .endpoints import REFUSED_MARK, check_endpoint, guarded_pool_manager
+from .endpoints import REFUSED_MARK, check_endpoint
 from .keys import vapid_signer
+from .transport import Connections
 
 logger = logging.getLogger(__name__)
 
@@ -101,34 +100,26 @@ def verdict(status: int | None, *, network: bool = False,
     return "failed", None
 
 
-class _Job:
-    """One push on its way through the threads of a flight."""
-
-    __slots__ = ("push", "started", "settled")
-
-    def __init__(self, push: Push) -> None:
-        self.push = push
-        self.started = 0.0
-        self.settled = False
-
-
 class Flight:
     """Pushes on their way: submit more at any time, collect the outcomes as they come.
 
-    Up to ``workers`` threads take the pushes in the order they were submitted and make one
-    attempt each. A push still running ``timeout`` seconds after it started is settled as a
-    retry; its thread is left to finish on its own (its outcome is dropped) and a new thread
-    takes its place. Use it as a context manager; :meth:`PushSender.flight` makes one.
+    An event loop in a thread of its own makes up to ``workers`` attempts at a time, in the order
+    the pushes were submitted, each under its deadline of ``timeout`` seconds: a push that gets
+    no answer in time is settled as a retry and takes nothing else with it. Use it as a context
+    manager; :meth:`PushSender.flight` makes one.
     """
 
     def __init__(self, sender: PushSender) -> None:
         self.sender = sender
         self.timeout = sender.timeout
-        self._todo: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._done: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
-        self._running: deque[_Job] = deque()
+        self._todo: deque[Push] = deque()
         self._lock = threading.Lock()
-        self._threads = 0
+        self._done: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+        self._active = 0
+        self._connections = Connections(sender.allow_private)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="notify-push", daemon=True)
+        self._thread.start()
         #: Pushes submitted and not settled yet.
         self.outstanding = 0
 
@@ -140,142 +131,80 @@ class Flight:
 
     def submit(self, pushes: Iterable[Push]) -> None:
         """Queue pushes behind those already submitted."""
-        for push in pushes:
-            self._todo.put(_Job(push))
-            self.outstanding += 1
-        while self._threads < min(self.sender.workers, self.outstanding):
-            self._hire()
+        pushes = list(pushes)
+        with self._lock:
+            self._todo.extend(pushes)
+        self.outstanding += len(pushes)
+        self._loop.call_soon_threadsafe(self._start)
 
     def waiting(self) -> int:
-        """Return how many submitted pushes no thread has started yet."""
-        return self._todo.qsize()
+        """Return how many submitted pushes have not started yet."""
+        with self._lock:
+            return len(self._todo)
 
     def collect(self, timeout: float | None = None) -> list[Outcome]:
-        """Wait up to ``timeout`` seconds (None: as long as it takes) for outcomes; return those settled."""
+        """Wait up to ``timeout`` seconds (None: until one comes) for outcomes; return those settled."""
         if not self.outstanding:
             return []
-        # With nothing running yet, a push about to start may hang: look again within its timeout.
-        wait = self._until_deadline()
-        wait = self.timeout if wait is None else wait
-        if timeout is not None:
-            wait = min(wait, timeout)
         settled = []
         try:
-            settled.append(self._done.get(timeout=wait))
+            settled.append(self._done.get(timeout=timeout))
             while True:
                 settled.append(self._done.get_nowait())
         except queue.Empty:
             pass
-        settled += [self.sender.late(job.push) for job in self._expire()]
         self.outstanding -= len(settled)
         return settled
 
     def cancel(self) -> list[Push]:
-        """Take back the pushes that no thread has started; return them."""
-        taken = []
-        try:
-            while True:
-                job = self._todo.get_nowait()
-                if job is not None:
-                    taken.append(job.push)
-        except queue.Empty:
-            pass
+        """Take back the pushes that have not started; return them."""
+        with self._lock:
+            taken = list(self._todo)
+            self._todo.clear()
         self.outstanding -= len(taken)
         return taken
 
     def close(self) -> None:
-        """Let the threads end once they are idle (those still in a request end when it does)."""
+        """Drop what has not started, end the attempts still under way and stop the loop."""
         self.cancel()
-        for _ in range(self._threads):
-            self._todo.put(None)
-        self._threads = 0
-
-    def _hire(self) -> None:
-        """Start one more thread (a daemon: one stuck in a request never keeps the process alive)."""
-        self._threads += 1
-        threading.Thread(target=self._work, name="notify-push", daemon=True).start()
-
-    def _work(self) -> None:
-        while (job := self._todo.get()) is not None:
-            with self._lock:
-                job.started = time.monotonic()
-                self._running.append(job)
-            outcome = self.sender.attempt(job.push)
-            with self._lock:
-                late, job.settled = job.settled, True
-            if late:
-                return
-            self._done.put(outcome)
-
-    def _until_deadline(self) -> float | None:
-        """Return the seconds until the oldest running push runs out of time (None: none runs)."""
-        with self._lock:
-            while self._running and self._running[0].settled:
-                self._running.popleft()
-            if not self._running:
-                return None
-            return max(0.0, self._running[0].started + self.timeout - time.monotonic())
-
-    def _expire(self) -> list[_Job]:
-        """Settle the pushes that ran out of time and put a new thread in the place of each."""
-        cutoff = time.monotonic() - self.timeout
-        late = []
-        with self._lock:
-            while self._running and (self._running[0].settled or self._running[0].started <= cutoff):
-                job = self._running.popleft()
-                if not job.settled:
-                    job.settled = True
-                    late.append(job)
-        for job in late:
-            logger.warning("push to %s got no answer within %g s", job.push.endpoint[:60], self.timeout)
-            self._threads -= 1
-            self._hire()
-        return late
-
-
-class _OneWrite:
-    """Mix into an HTTP connection: send a request's head and the start of its body in one write.
-
-    http.client writes the head and the body separately: two system calls, and on loopback or in
-    a VM two wake-ups of the peer, which cost more than encrypting the push.
-    """
-
-    _holding = False
-    _held: bytes | None = None
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        """Send the request as the connection class does, the head held back until the body comes."""
-        self._holding, self._held = True, None
+        if self._loop.is_closed():
+            return
         try:
-            super().request(*args, **kwargs)  # type: ignore[misc]
+            asyncio.run_coroutine_threadsafe(self._shut(), self._loop).result(5)
+        except Exception:
+            logger.warning("The push loop did not stop cleanly.", exc_info=True)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+    async def _shut(self) -> None:
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._connections.close()
+
+    def _start(self) -> None:
+        """Start attempts while there are free places and waiting pushes (in the loop's thread)."""
+        while self._active < self.sender.workers:
+            with self._lock:
+                if not self._todo:
+                    return
+                push = self._todo.popleft()
+            self._active += 1
+            self._loop.create_task(self._attempt(push))
+
+    async def _attempt(self, push: Push) -> None:
+        try:
+            outcome = await asyncio.wait_for(self.sender.attempt_async(push, self._connections), self.timeout)
+        except TimeoutError:
+            logger.warning("push to %s got no answer within %g s", push.endpoint[:60], self.timeout)
+            outcome = self.sender.late(push)
         finally:
-            held, self._holding, self._held = self._held, False, None
-        if held is not None:
-            super().send(held)  # type: ignore[misc]
-
-    def send(self, data: Any) -> None:
-        """Hold the head back, then send it with the first part of the body."""
-        if self._holding:
-            if self._held is None:
-                self._held = bytes(data)
-                return
-            data, self._held, self._holding = self._held + bytes(data), None, False
-        super().send(data)  # type: ignore[misc]
-
-
-@functools.lru_cache(maxsize=4)
-def _one_write_pool(pool_class: type) -> type:
-    """Return a subclass of a (guarded) pool class whose connections send each request in one write."""
-    connection = type(f"OneWrite{pool_class.ConnectionCls.__name__}", (_OneWrite, pool_class.ConnectionCls), {})
-    return type(f"OneWrite{pool_class.__name__}", (pool_class,), {"ConnectionCls": connection})
-
-
-def pool_manager(allow_private: bool, maxsize: int) -> urllib3.PoolManager:
-    """Return the guarded pool manager of :mod:`~notify.push.endpoints`, its connections writing once per push."""
-    manager = guarded_pool_manager(allow_private, maxsize=maxsize)
-    manager.pool_classes_by_scheme = {scheme: _one_write_pool(cls)
-                                      for scheme, cls in manager.pool_classes_by_scheme.items()}
-    return manager
+            self._active -= 1
+        self._done.put(outcome)
+        self._start()
 
 
 class PushSender:
@@ -291,7 +220,6 @@ class PushSender:
         self.timeout = float(s.push_timeout if timeout is None else timeout)
         self.workers = max(1, int(s.push_workers if workers is None else workers))
         self.allow_private = bool(s.push_allow_private_endpoints if allow_private is None else allow_private)
-        self._pool = pool_manager(self.allow_private, maxsize=self.workers)
         self._tokens: dict[str, tuple[float, dict[str, str]]] = {}
         self._tokens_lock = threading.Lock()
 
@@ -314,11 +242,14 @@ class PushSender:
         return dict(cached[1])
 
     def close(self) -> None:
-        """Close the pooled connections."""
-        self._pool.clear()
+        """Release what the sender holds (each flight closes its own connections)."""
 
     def attempt(self, push: Push) -> Outcome:
         """Send one push once and say what became of it; never raise."""
+        return self.send([push])[0]
+
+    async def attempt_async(self, push: Push, connections: Connections) -> Outcome:
+        """Send one push once over ``connections`` and say what became of it; never raise."""
         try:
             check_endpoint(push.endpoint, self.allow_private)
         except ValueError as exc:
@@ -328,26 +259,16 @@ class PushSender:
             body = WebPusher(info).encode(push.data, content_encoding="aes128gcm")["body"]
             headers = {**push.headers, **self.vapid_headers(push.endpoint), "TTL": str(self.ttl),
                        "Content-Encoding": "aes128gcm", "Content-Type": "application/octet-stream"}
-            response = self._post(push.endpoint, body, headers)
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            message = f"{type(exc).__name__}: {exc}"
-            state, _wait = verdict(None, network=REFUSED_MARK not in message)
-            return Outcome(push, state, None, message)
         except Exception as exc:  # a malformed stored key must not stop the other pushes
             logger.exception("push to %s could not be prepared", push.endpoint[:60])
             return Outcome(push, "failed", None, f"{type(exc).__name__}: {exc}")
-        return self._answer(push, response.status, response.headers.get("Retry-After"))
-
-    def _post(self, endpoint: str, body: bytes, headers: dict[str, str]) -> urllib3.BaseHTTPResponse:
-        """POST once through the guarded pool of the endpoint's origin.
-
-        The pool manager's own ``request`` would parse the URL twice and handle redirects, which a
-        push never follows.
-        """
-        url = urllib3.util.parse_url(endpoint)
-        pool = self._pool.connection_from_host(url.host, url.port, url.scheme)
-        return pool.urlopen("POST", url.request_uri, body=body, headers=headers, retries=False, redirect=False,
-                            timeout=urllib3.Timeout(total=self.timeout))
+        try:
+            answer = await connections.post(push.endpoint, body, headers)
+        except OSError as exc:  # refused address, no connection, TLS failure, broken answer
+            message = f"{type(exc).__name__}: {exc}"
+            state, _wait = verdict(None, network=REFUSED_MARK not in message)
+            return Outcome(push, state, None, message)
+        return self._answer(push, answer.status, answer.retry_after)
 
     def _answer(self, push: Push, status: int, retry_after: str | None) -> Outcome:
         """Return the outcome of an attempt that the push service answered with ``status``."""
