@@ -16,8 +16,6 @@ import re
 import signal
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +24,7 @@ from django.contrib.auth import get_user_model
 from django.test import override_settings
 from django.utils import timezone
 
-from tests.support.workers import SlowSMTPServer, Worker, Workers, smtp_env, workers_for
+from tests.support.workers import SlowSMTPServer, Worker, Workers, smtp_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -37,17 +35,6 @@ SIGNAL_AFTER = 300
 #: How soon the next run must send (the claim timeout is 120 s: it must not wait for it).
 AT_ONCE = 15.0
 TOKEN = re.compile(r"crash-(\d)-(crash\d{4})\b")
-
-
-@pytest.fixture
-def workers(transactional_db: None, tmp_path: Path) -> Iterator[Workers]:
-    yield from workers_for(tmp_path)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SlowSMTPServer]:
-    with SlowSMTPServer() as server:
-        yield server
 
 
 def pending_messages() -> list[str]:

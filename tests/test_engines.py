@@ -10,7 +10,6 @@ import email.utils
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,30 +21,17 @@ from django.test import override_settings
 from tests.support.pushservice import PushService, Subscriber
 from tests.support.workers import (
     SlowSMTPServer,
-    Workers,
     delete_queues,
     fresh_queue,
     rabbitmq_broker,
     redis_broker,
     smtp_env,
-    workers_for,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 JOB_TASKS = ("send_pending_emails_often", "send_pending_emails_daily", "send_pending_emails_weekly",
              "push_pending", "clear_seen_messages")
-
-
-@pytest.fixture
-def workers(transactional_db: None, tmp_path: Path) -> Iterator[Workers]:
-    yield from workers_for(tmp_path)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SlowSMTPServer]:
-    with SlowSMTPServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -90,7 +90,8 @@ def _no_fsync(connection: Any) -> Iterator[None]:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA journal_mode=DELETE")
-            cursor.execute("PRAGMA synchronous=FULL")
+        # The next connection sets the journal and sync modes of the settings (init_command) again.
+        connection.close()
 
 
 def seed() -> None:

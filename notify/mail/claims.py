@@ -104,3 +104,16 @@ def mailed_broadcasts(broadcasts: Collection[Message]) -> set[tuple[int, int]]:
     if not broadcasts:
         return set()
     return set(BroadcastMail.objects.filter(message__in=list(broadcasts)).values_list("message_id", "user_id"))
+
+
+def relax_commits(on: bool) -> None:
+    """Let PostgreSQL commit a run's records of sent e-mails without waiting for its disk (or stop it).
+
+    A run commits once per e-mail, so that a killed run sends at most the e-mail in flight again;
+    with ``synchronous_commit`` off such a commit takes microseconds instead of a disk flush. Only
+    a crash of the database server itself can then forget the last fraction of a second of records
+    (and send those e-mails again); a killed mail run loses nothing it committed.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO OFF" if on else "RESET synchronous_commit")

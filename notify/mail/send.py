@@ -146,6 +146,7 @@ class MailRun:
             if not claims.claim(self.mode, self.lease.token):
                 return 0
             try:
+                claims.relax_commits(True)
                 self.messages = list(claims.claimed(self.lease.token))
                 self.broadcasts = [m for m in self.messages if m.user_id is None]
                 done = claims.mailed_broadcasts(self.broadcasts)
@@ -153,6 +154,7 @@ class MailRun:
                 self.deliver(todo)
                 self.finish()
             finally:
+                claims.relax_commits(False)
                 if self.recorded < len(self.messages):
                     claims.release(self.lease.token)
         return self.sent

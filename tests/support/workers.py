@@ -208,11 +208,19 @@ def ensure_task_tables() -> None:
         call_command("migrate", "django_tasks_database", verbosity=0, interactive=False)
 
 
-def workers_for(tmp_path: Path) -> Iterator[Workers]:
+@pytest.fixture
+def workers(transactional_db: None, tmp_path: Path) -> Iterator[Workers]:
     """Yield a :class:`Workers` on a committed database with django-tasks-db's table; stop them after."""
     ensure_task_tables()
-    with Workers(tmp_path) as workers:
-        yield workers
+    with Workers(tmp_path) as started:
+        yield started
+
+
+@pytest.fixture
+def smtp() -> Iterator[SlowSMTPServer]:
+    """Yield a real SMTP server that takes its time over every e-mail (see :class:`SlowSMTPServer`)."""
+    with SlowSMTPServer() as server:
+        yield server
 
 
 class RawReceived(Received):
