@@ -128,7 +128,11 @@ class SeededDatabase:
         if self.vendor == "sqlite":
             for suffix in ("-wal", "-shm", "-journal"):
                 Path(f"{self.work}{suffix}").unlink(missing_ok=True)
-            shutil.copyfile(self.template, self.work)
+            # A new file (a new inode), not a copy over the old one: a connection that some thread
+            # still holds keeps the old file and its write-ahead log, and cannot damage the new one.
+            fresh = Path(f"{self.work}.{os.getpid()}.fresh")
+            shutil.copyfile(self.template, fresh)
+            os.replace(fresh, self.work)
         else:
             with self._admin() as cur:
                 cur.execute(f'DROP DATABASE IF EXISTS "{self.work}" WITH (FORCE)')
