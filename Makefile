@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)  ## Create .venv with the project and its development tools (Django 5.2, Python 3.11)
 
 prep: $(STAMP)  ## Build the chatter demo database (demo/chatter/chatter.sqlite3) from scratch
-	rm -f demo/chatter/chatter.sqlite3
+	rm -f demo/chatter/chatter.sqlite3 demo/chatter/chatter.sqlite3-wal demo/chatter/chatter.sqlite3-shm
 	$(PY) -c "import notify; notify.startup('demo.chatter.settings')"
 
 demo: prep  ## Build the demo database and serve the chatter demo at http://127.0.0.1:8000/ with its jobs
@@ -53,4 +53,4 @@ print-py312:
 	@echo $(PY312)
 
 clean:  ## Remove the virtualenv, the demo database and build output
-	rm -rf $(VENV) docs/_build .pytest_cache demo/chatter/chatter.sqlite3
+	rm -rf $(VENV) docs/_build .pytest_cache demo/chatter/chatter.sqlite3 demo/chatter/chatter.sqlite3-wal demo/chatter/chatter.sqlite3-shm
