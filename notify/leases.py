@@ -12,6 +12,7 @@ a lease that exists.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime
 import logging
 import os
@@ -99,10 +100,30 @@ class Held:
         Lease.objects.filter(token=self.token).delete()
 
     def __enter__(self) -> Held:
+        self._outer = _current.set(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        _current.reset(self._outer)
         self.release()
+
+
+_current: contextvars.ContextVar[Held | None] = contextvars.ContextVar("notify_lease", default=None)
+
+
+@contextlib.contextmanager
+def held(job: str) -> Iterator[Held]:
+    """Yield the lease that this run already holds (a job's, see :func:`notify.jobs.run_job`), else a new one.
+
+    A mail or push run inside a scheduled job claims its rows under the job's lease, so a run
+    has one lease, one heartbeat and one death to notice.
+    """
+    current = _current.get()
+    if current is not None:
+        yield current
+        return
+    with Held(job) as lease:
+        yield lease
 
 
 def reap() -> list[str]:

@@ -142,7 +142,7 @@ class MailRun:
     def execute(self) -> int:
         """Claim, send and record; return the number of e-mails sent."""
         leases.reap()
-        with leases.Held(f"mail_{self.mode} claims") as self.lease:
+        with leases.held(f"mail_{self.mode}") as self.lease:
             if not claims.claim(self.mode, self.lease.token):
                 return 0
             try:

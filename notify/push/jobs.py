@@ -24,10 +24,10 @@ seconds ahead, doubled for every further attempt, or as far as the service's ``R
 takes it when it is due (the scheduler runs the outbox every ``push_pending_every`` seconds), and
 a run takes no delivery twice.
 
-A run holds a lease (``notify.leases.Held("push")``) and renews it while it works. When a signal
-asks it to stop (:mod:`notify.shutdown`) it claims no further batch, frees the claimed deliveries
-that no thread has started, and ends once the pushes in flight are settled (within
-``push_timeout``). A run that was killed leaves its claims
+A run holds a lease (:func:`notify.leases.held`: the push job's own when a scheduled job runs
+it) and renews it while it works. When a signal asks it to stop (:mod:`notify.shutdown`) it
+claims no further batch, frees the claimed deliveries that have not started, and ends once the
+pushes in flight are settled (within ``push_timeout``). A run that was killed leaves its claims
 behind; the next run reaps its lease and delivers them again: delivery is at least once (a
 repeated push replaces the earlier notification on the device, which tags it with the message id).
 """
@@ -352,12 +352,6 @@ def push_pending(batch_size: int = 500, sender: PushSender | None = None) -> Pus
     report = PushReport()
     with _lock:
         leases.reap()
-        own = sender is None
-        sender = sender or PushSender()
-        try:
-            with leases.Held("push") as lease, sender.flight() as flight:
-                _Run(lease, flight, batch_size, report).loop()
-        finally:
-            if own:
-                sender.close()
+        with leases.held("push") as lease, (sender or PushSender()).flight() as flight:
+            _Run(lease, flight, batch_size, report).loop()
     return report

@@ -241,9 +241,6 @@ class PushSender:
                 cached = self._tokens[audience] = (expires, dict(headers))
         return dict(cached[1])
 
-    def close(self) -> None:
-        """Release what the sender holds (each flight closes its own connections)."""
-
     def attempt(self, push: Push) -> Outcome:
         """Send one push once and say what became of it; never raise."""
         return self.send([push])[0]
