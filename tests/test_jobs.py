@@ -10,6 +10,7 @@ import threading
 import time
 import zoneinfo
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -217,13 +218,17 @@ def test_command_notify_scheduler_lists_and_runs_its_jobs(db, smtp_server):
     call_command("notify_scheduler", "--list", stdout=out)
     assert "mail_often: every 10 s (never ran)" in out.getvalue()
     assert "mail_weekly: weekly on Monday at 07:00 (never ran)" in out.getvalue()
-    out = StringIO()
-    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+    # Both ticks see one clock: real ones could straddle a 30 s boundary and find mail_often and push due again.
+    start = timezone.now().timestamp()
+    frozen = datetime.datetime.fromtimestamp(start - start % 30 + 0.001, datetime.UTC)
+    with mock.patch.object(timezone, "now", return_value=frozen):
+        out = StringIO()
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+            call_command("notify_scheduler", "--once", stdout=out)
+        assert out.getvalue().strip() == "Dispatched mail_often, mail_daily, mail_weekly, push, cleanup."
+        out = StringIO()
         call_command("notify_scheduler", "--once", stdout=out)
-    assert out.getvalue().strip() == "Dispatched mail_often, mail_daily, mail_weekly, push, cleanup."
-    out = StringIO()
-    call_command("notify_scheduler", "--once", stdout=out)
-    assert out.getvalue().strip() == "Dispatched no jobs."
+        assert out.getvalue().strip() == "Dispatched no jobs."
 
 
 def test_command_notify_push(db):
