@@ -1,6 +1,6 @@
 """The notify app's configuration."""
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -21,3 +21,8 @@ class NotifyConfig(AppConfig):
         from .signals import messages_created
 
         messages_created.connect(on_messages_created, dispatch_uid="notify.push")
+        if apps.is_installed("django_tasks_db"):
+            from .signals import lease_reaped
+            from .tasks import fail_dead_tasks
+
+            lease_reaped.connect(fail_dead_tasks, dispatch_uid="notify.tasks")

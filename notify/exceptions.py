@@ -39,3 +39,7 @@ class DeliveryFailed(NotifyError):
 
 class JobInterrupted(NotifyError):
     """Raised by a job that a signal stopped before it was done; the next tick goes on with the rest."""
+
+
+class WorkerLost(JobInterrupted):
+    """Recorded as the error of a task whose worker died before it finished (the job itself runs again)."""

@@ -46,10 +46,11 @@ def check_jobs(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessa
             f"({'a background thread' if backend == 'thread' else 'the ImmediateBackend of TASKS'}).",
             hint="In production set NOTIFY['job_backend'] to 'tasks' (with a worker), 'celery' or 'cron'.",
             id="notify.W040"))
-    if backend in ("tasks", "celery") and not (notify_settings.live_redis_url or notify_settings.live_broker):
+    if backend in ("tasks", "celery", "cron") and not (notify_settings.live_redis_url or notify_settings.live_broker):
         found.append(checks.Warning(
-            "Live delivery uses the in-process broker, but the jobs run in worker processes: the open pages "
-            "never hear of messages that the jobs create.",
+            "Live delivery uses the in-process broker, but the jobs run in other processes "
+            f"({'cron' if backend == 'cron' else 'workers'}): the open pages never hear of messages "
+            "created there.",
             hint="Set NOTIFY['live_redis_url'] so that every process shares one broker.", id="notify.W041"))
     if backend == "tasks" and not task_backend_path():
         found.append(checks.Warning(

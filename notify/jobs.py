@@ -157,9 +157,12 @@ def execute(name: str) -> Any:
     return result
 
 
-def run_job(name: str) -> Any:
-    """Run job ``name`` as the scheduled run that :func:`run_due` dispatched, recording its state."""
-    with leases.Held(name) as lease, lease.kept_alive():
+def run_job(name: str, token: str | None = None) -> Any:
+    """Run job ``name`` as the scheduled run that :func:`run_due` dispatched, recording its state.
+
+    ``token`` names the run's lease (a task passes its result id, so a dead run's task can be found).
+    """
+    with leases.Held(name, token) as lease, lease.kept_alive():
         JobState.objects.filter(name=name).update(started=timezone.now(), token=lease.token)
         try:
             result = execute(name)
@@ -205,10 +208,15 @@ def _claim(state: JobState, when: Schedule, now: datetime.datetime) -> bool:
     unchanged = Q(pk=state.pk, slot=state.slot, dispatched=state.dispatched, finished=state.finished,
                   error=state.error)
     slot = when.latest(now)
-    if state.slot is not None and not _clock_went_back(state, when, now):
+    went_back = _clock_went_back(state, when, now)
+    if state.slot is not None and not went_back:
         slot = max(slot, state.slot)
-    return JobState.objects.filter(unchanged).update(slot=slot, dispatched=now, started=None, finished=None,
-                                                     token="", error="") == 1
+    claimed = JobState.objects.filter(unchanged).update(slot=slot, dispatched=now, started=None, finished=None,
+                                                        token="", error="") == 1
+    if claimed and went_back:
+        logger.warning("Job %s: the clock went back (its last due time %s is later than now, %s); it runs on "
+                       "the new clock.", state.name, f"{state.slot:%Y-%m-%d %H:%M:%S}", f"{now:%Y-%m-%d %H:%M:%S}")
+    return claimed
 
 
 def due_jobs(now: datetime.datetime | None = None) -> list[str]:

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from .conf import notify_settings
 from .models import Lease
+from .signals import lease_reaped
 
 logger = logging.getLogger("notify.jobs")
 
@@ -58,9 +59,9 @@ def process_alive(pid: int) -> bool:
 class Held:
     """A lease held by this process: renew it while working, release it at the end."""
 
-    def __init__(self, job: str) -> None:
+    def __init__(self, job: str, token: str | None = None) -> None:
         self.job = job
-        self.token = new_token()
+        self.token = token or new_token()
         self.interval = float(notify_settings.claim_timeout) / 4
         now = timezone.now()
         Lease.objects.create(token=self.token, job=job, host=HOST, pid=os.getpid(), started=now, heartbeat=now)
@@ -142,6 +143,7 @@ def reap() -> list[str]:
         dead.append(lease.token)
     if dead:
         Lease.objects.filter(token__in=dead).delete()
+        lease_reaped.send(sender=Lease, tokens=dead)
     return dead
 
 

@@ -13,6 +13,9 @@ from django.dispatch import Signal
 #: Sent once per emit after the transaction committed; ``messages`` is the list of new messages.
 messages_created = Signal()
 
+#: Sent when :func:`notify.leases.reap` deleted the leases of dead runs; ``tokens`` lists their tokens.
+lease_reaped = Signal()
+
 _quiet: ContextVar[bool] = ContextVar("notify_quiet", default=False)
 
 

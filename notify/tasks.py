@@ -7,7 +7,10 @@ project's task backend (``manage.py db_worker`` of django-tasks-db, for instance
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
+
+from django.utils import timezone
 
 from . import jobs
 
@@ -30,37 +33,63 @@ TASK_OF_JOB = {
     "cleanup": "clear_seen_messages",
 }
 
+def _token(context: Any) -> str | None:
+    """Return the lease token of a task's run: its result id as 32 hex digits (None for a direct ``call()``)."""
+    return None if context is None else str(context.task_result.id).replace("-", "")[:32]
+
+
 if task is not None:
 
-    @task
-    def send_pending_emails_often() -> Any:
+    @task(takes_context=True)
+    def send_pending_emails_often(context: Any = None) -> Any:
         """Send the pending e-mails of the "often" mail mode."""
-        return jobs.run_job("mail_often")
+        return jobs.run_job("mail_often", _token(context))
 
-    @task
-    def send_pending_emails_daily() -> Any:
+    @task(takes_context=True)
+    def send_pending_emails_daily(context: Any = None) -> Any:
         """Send the daily digests."""
-        return jobs.run_job("mail_daily")
+        return jobs.run_job("mail_daily", _token(context))
 
-    @task
-    def send_pending_emails_weekly() -> Any:
+    @task(takes_context=True)
+    def send_pending_emails_weekly(context: Any = None) -> Any:
         """Send the weekly digests."""
-        return jobs.run_job("mail_weekly")
+        return jobs.run_job("mail_weekly", _token(context))
 
-    @task
-    def push_pending() -> Any:
+    @task(takes_context=True)
+    def push_pending(context: Any = None) -> Any:
         """Push the new messages and the retries that are due."""
-        return jobs.run_job("push")
+        return jobs.run_job("push", _token(context))
 
-    @task
-    def clear_seen_messages() -> Any:
+    @task(takes_context=True)
+    def clear_seen_messages(context: Any = None) -> Any:
         """Remove old messages."""
-        return jobs.run_job("cleanup")
+        return jobs.run_job("cleanup", _token(context))
 
     @task
     def run_due() -> list[str]:
         """Enqueue the jobs that are due (for a project whose own scheduler enqueues tasks)."""
         return jobs.run_due(dispatch=enqueue)
+
+
+def fail_dead_tasks(sender: Any, tokens: list[str], **kwargs: Any) -> int:
+    """Mark the django-tasks-db rows of runs whose worker died as FAILED (``WorkerLost``); return how many.
+
+    django-tasks-db leaves a killed worker's task ``RUNNING`` for ever. The job itself runs again
+    at the next tick; this receiver of :data:`notify.signals.lease_reaped` closes the dead row.
+    """
+    from django_tasks_db.models import DBTaskResult
+
+    ids = []
+    for token in tokens:
+        try:
+            ids.append(uuid.UUID(hex=token))
+        except ValueError:
+            continue
+    if not ids:
+        return 0
+    return DBTaskResult.objects.filter(id__in=ids, status="RUNNING").update(
+        status="FAILED", finished_at=timezone.now(), exception_class_path="notify.exceptions.WorkerLost",
+        traceback="notify.exceptions.WorkerLost: the worker died while it ran this task; the job runs again.")
 
 
 def enqueue(name: str) -> Any:

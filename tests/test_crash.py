@@ -147,12 +147,14 @@ def test_db_workers_killed_then_stopped_mid_mail_task(smtp, workers):
     killed_at = kill(first, smtp)
     assert killed_at < USERS
     [killed] = mail_tasks()
-    assert killed.status == "RUNNING"  # for ever: django-tasks-db does not requeue it
+    assert killed.status == "RUNNING"  # django-tasks-db does not requeue it; the next tick closes it
     started = time.monotonic()
     second = workers.db_worker("db-worker-2", **env)
     # The next tick of the scheduler sees the job's lease gone and dispatches it again.
     assert "mail_often" in jobs.run_due(dispatch=tasks.enqueue)
     assert_sends_at_once(smtp, killed_at, started, workers)
+    killed.refresh_from_db()
+    assert (killed.status, killed.exception_class_path) == ("FAILED", "notify.exceptions.WorkerLost")
     wait_for_emails(smtp, killed_at + SIGNAL_AFTER, workers)
     stopped_at = terminate(second, smtp)
     assert stopped_at < USERS
@@ -167,7 +169,7 @@ def test_db_workers_killed_then_stopped_mid_mail_task(smtp, workers):
     workers.wait_for(lambda: mail_tasks()[-1].status == "SUCCESSFUL", 60, "the third mail task")
     assert not recipients(smtp, stopped_at) & recipients(smtp, 0, stopped_at)  # SIGTERM: nothing twice
     assert_everything_once(smtp, usernames)
-    assert [t.status for t in mail_tasks()] == ["RUNNING", "FAILED", "SUCCESSFUL"]
+    assert [t.status for t in mail_tasks()] == ["FAILED", "FAILED", "SUCCESSFUL"]
     assert JobState.objects.get(name="mail_often").finished is not None
 
 

@@ -11,6 +11,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.conf import settings
@@ -125,15 +126,18 @@ def test_a_message_emitted_with_the_tasks_backend_is_pushed_by_the_worker(push_s
     sub = subscribed(push_service)
     before = len(task_results(task_path__endswith=".push_pending"))
     workers.db_worker("db-worker")
-    with notify_settings(job_backend="tasks"), transaction.atomic():
-        from notify.models import Message
+    web_push = mock.patch("notify.push.jobs.push_pending", side_effect=AssertionError("pushed by the web process"))
+    with web_push as pushed_here, notify_settings(job_backend="tasks"):
+        with transaction.atomic():
+            from notify.models import Message
 
-        user = get_user_model().objects.get(username="bert")
-        [message] = Message.emit_notification(None, None, "system", lambda u, m: ("Pushed on commit", "<p>x</p>"),
-                                              [(user, "often")])
-        assert len(task_results(task_path__endswith=".push_pending")) == before  # nothing before the commit
-    [result] = task_results(task_path__endswith=".push_pending")
-    workers.wait_for(lambda: push_service.payloads(sub), 30, "the push")
+            user = get_user_model().objects.get(username="bert")
+            [message] = Message.emit_notification(None, None, "system",
+                                                  lambda u, m: ("Pushed on commit", "<p>x</p>"), [(user, "often")])
+            assert len(task_results(task_path__endswith=".push_pending")) == before  # nothing before the commit
+        [result] = task_results(task_path__endswith=".push_pending")
+        workers.wait_for(lambda: push_service.payloads(sub), 30, "the push")
+    assert not pushed_here.called  # the web process talked to no push service
     assert [p["id"] for p in push_service.payloads(sub)] == [message.pk]
     workers.wait_for(lambda: task_results(id=result.id, status="SUCCESSFUL"), 30, "the push task")
     message.refresh_from_db()
@@ -196,8 +200,8 @@ def test_a_killed_db_worker_s_mail_run_is_dispatched_again_at_the_next_tick(smtp
                      30, "the second mail run")
     assert_one_email_each(smtp, expected, duplicates=1)
     assert_nothing_pending()
-    killed.refresh_from_db()
-    assert killed.status == "RUNNING"  # django-tasks-db never requeues a killed worker's task
+    killed.refresh_from_db()  # django-tasks-db never requeues it; the tick that reaped its lease closed it
+    assert (killed.status, killed.exception_class_path) == ("FAILED", "notify.exceptions.WorkerLost")
 
 
 # Celery --------------------------------------------------------------------------------------------------
@@ -306,6 +310,5 @@ def test_an_unreachable_broker_leaves_the_message_in_the_outbox(transactional_db
     if scheme == "redis":  # py-amqp's error does not name the address
         assert f"127.0.0.1:{port}" in warning.getMessage()
     assert "1 messages wait in the outbox" in warning.getMessage()
-    with notify_settings(push_background=False):
-        push_pending()
+    push_pending()
     assert [p["id"] for p in push_service.payloads(sub)] == [message.pk]

@@ -388,3 +388,9 @@ def test_command_notify_scheduler_once_fails_when_a_job_cannot_be_enqueued(db, c
     with override_settings(NOTIFY={**settings.NOTIFY, "job_backend": "tasks"}, TASKS=broken), \
             pytest.raises(CommandError, match="Job mail_often failed: not started"):
         call_command("notify_scheduler", "--once", stdout=StringIO())
+
+
+@pytest.mark.parametrize("every", ["0", "-1"])
+def test_command_notify_scheduler_refuses_a_tick_that_is_not_positive(db, every):
+    with pytest.raises(CommandError, match=f"--every must be a positive number of seconds, not {every}"):
+        call_command("notify_scheduler", "--every", every)

@@ -32,6 +32,8 @@ class Command(BaseCommand):
                every: float = 1.0, **options: Any) -> None:
         """Tick the schedule."""
         log_to_stderr(options.get("verbosity", 1))
+        if not every > 0:
+            raise CommandError(f"--every must be a positive number of seconds, not {every:g}.")
         try:
             plan = jobs.schedule()
             dispatch = jobs.dispatcher("cron" if inline else None)
