@@ -84,12 +84,17 @@ def test_a_rate_limited_endpoint_is_rescheduled_and_holds_up_nobody(quiet, servi
     assert (report.sent, report.retried, report.failed) == (50, 1, 0)
     assert elapsed < 5 and max(arrivals(service, others)) - start < 2, elapsed
     retry = delivery_of(limited)
-    assert (retry.attempts, retry.error, retry.claim) == (1, "HTTP 429", "")
+    assert (retry.attempts, retry.error, retry.claim) == (1, "HTTP 429; Retry-After 120 s", "")
     assert 110 < seconds_until(retry.due) <= 120  # rescheduled as asked, not waited for
     assert push_pending().as_dict() == ZERO and len(service.received) == 51  # not due yet: not tried
+    # The service asked this subscription to wait: a new message waits with it, the others get theirs.
+    later = broadcast("Later")
+    assert push_pending().as_dict() == {**ZERO, "messages": 1, "sent": 50}
+    assert len(service.received) == 101
+    assert PushDelivery.objects.filter(subscription__endpoint=limited.endpoint, attempts=0).count() == 1
     make_due()
-    assert push_pending().as_dict() == {**ZERO, "sent": 1}
-    assert [p["id"] for p in service.payloads(limited)] == [message.pk]
+    assert push_pending().as_dict() == {**ZERO, "sent": 2}
+    assert sorted(p["id"] for p in service.payloads(limited)) == [message.pk, later.pk]
     assert not PushDelivery.objects.exists()
 
 

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from django.db import transaction
-from django.db.models import F, Q, prefetch_related_objects
+from django.db.models import Exists, F, OuterRef, Q, prefetch_related_objects
 from django.utils import timezone
 
 from .. import leases, shutdown
@@ -58,6 +58,8 @@ from .subscriptions import forget
 logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 
+#: What the error of a delivery says when its push service asked to wait: its subscription waits too.
+RETRY_AFTER = "; Retry-After "
 #: Longest time a retry is put off, whatever the backoff or a ``Retry-After`` header asks for.
 MAX_RETRY_DELAY = 3600.0
 _ERROR_LENGTH = PushDelivery._meta.get_field("error").max_length
@@ -146,11 +148,17 @@ def _expand(batch_size: int, report: PushReport) -> bool:
 # Phase 2: deliver what is due ---------------------------------------------------------------------------
 
 def _claimable(started: datetime.datetime) -> Q:
-    """Match the deliveries a run that started at ``started`` may take now: due, free, not tried by it."""
+    """Match the deliveries a run that started at ``started`` may take now: due, free, not tried by it.
+
+    A subscription whose push service asked to wait (``Retry-After``) gets nothing until then.
+    """
+    now = timezone.now()
     free = Q(claim="") | ~Q(claim__in=leases.live_tokens())
     # A retry is rescheduled after ``started``, so a run never takes again what it has tried.
-    due = Q(attempts=0, due__lte=timezone.now()) | Q(due__lte=started)
-    return free & due
+    due = Q(attempts=0, due__lte=now) | Q(due__lte=started)
+    held_back = PushDelivery.objects.filter(subscription=OuterRef("subscription"), due__gt=now,
+                                            error__contains=RETRY_AFTER)
+    return free & due & ~Exists(held_back)
 
 
 class _Due(NamedTuple):
@@ -242,9 +250,10 @@ def _settle(outcome: Outcome, delivery: _Due, now: datetime.datetime, report: Pu
         plan.gone.add(sub)
     elif outcome.state == "retry" and attempts < int(notify_settings.push_max_attempts):
         report.retried += 1
-        due = now + datetime.timedelta(seconds=retry_delay(attempts, outcome.retry_after))
-        plan.retries.append(PushDelivery(pk=delivery.pk, attempts=attempts, due=due, claim="",
-                                         error=outcome.error[:_ERROR_LENGTH]))
+        delay = retry_delay(attempts, outcome.retry_after)
+        error = outcome.error if outcome.retry_after is None else f"{outcome.error}{RETRY_AFTER}{delay:g} s"
+        plan.retries.append(PushDelivery(pk=delivery.pk, attempts=attempts, claim="", error=error[:_ERROR_LENGTH],
+                                         due=now + datetime.timedelta(seconds=delay)))
         return
     else:
         report.failed += 1
