@@ -49,6 +49,12 @@ def _message_pk(message: Message | int | None) -> Any:
     return pk
 
 
+def _check_visible(user: Any, pk: Any) -> None:
+    """Raise ``Message.DoesNotExist`` unless message ``pk`` exists and is ``user``'s or a broadcast."""
+    if not Message.objects.filter(Q(user=user) | Q(user__isnull=True), pk=pk).exists():
+        raise Message.DoesNotExist(f"No message #{pk} for {user}")
+
+
 def _require_user(ar: Any) -> Any:
     user = user_of(ar)
     if user is None:
@@ -74,16 +80,18 @@ class MarkSeen(SeenAction):
 
     @classmethod
     def run(cls, ar: Any, message: Message | int | None = None) -> int:
-        """Mark one message as seen; raise ``Message.DoesNotExist`` when not the user's."""
+        """Mark one message as seen and return 1, or 0 when it was seen already (its seen time stays).
+
+        Raise ``Message.DoesNotExist`` when the message is not the user's.
+        """
         user = _require_user(ar)
         pk = _message_pk(message)
         now = timezone.now()
-        if Message.objects.filter(pk=pk, user=user).update(seen=now):
+        if Message.objects.filter(pk=pk, user=user, seen__isnull=True).update(seen=now):
             return 1
         if _see_broadcasts(user, now, pk):
             return 1
-        if not Message.objects.filter(pk=pk, user__isnull=True).exists():
-            raise Message.DoesNotExist(f"No message #{pk} for {user}")
+        _check_visible(user, pk)
         return 0
 
 
@@ -132,12 +140,16 @@ class ClearSeen(SeenAction):
 
     @classmethod
     def run(cls, ar: Any, message: Message | int | None = None) -> int:
-        """Mark one message as unseen; raise ``Message.DoesNotExist`` when not the user's."""
+        """Mark one message as unseen and return 1, or 0 when it was unseen already.
+
+        Raise ``Message.DoesNotExist`` when the message is not the user's.
+        """
         user = _require_user(ar)
         pk = _message_pk(message)
-        if Message.objects.filter(pk=pk, user=user).update(seen=None):
+        if Message.objects.filter(pk=pk, user=user, seen__isnull=False).update(seen=None):
             return 1
-        if not Message.objects.filter(pk=pk, user__isnull=True).exists():
-            raise Message.DoesNotExist(f"No message #{pk} for {user}")
         deleted, _rows = SeenBroadcast.objects.filter(message_id=pk, user=user).delete()
-        return deleted
+        if deleted:
+            return 1
+        _check_visible(user, pk)
+        return 0

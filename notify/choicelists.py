@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -11,14 +11,23 @@ from django.utils.translation import gettext_lazy as _
 from .exceptions import UnknownChoice
 
 
-class Choice:
-    """One item of a choicelist: a stored value, a Python name and a text."""
+class Choice(str):
+    """One item of a choicelist: a string equal to its stored value, with a Python name and a text.
 
-    def __init__(self, choicelist: type[ChoiceList], value: str, text: str | Promise, name: str) -> None:
-        self.choicelist = choicelist
-        self.value = value
-        self.text = text
-        self.name = name
+    Being a string, an item goes wherever its value goes: ``filter(mail_mode=MailModes.often)``,
+    ``__in`` lookups, ``update()``, JSON. ``str()`` gives its text, as in Lino.
+    """
+
+    choicelist: type[ChoiceList]
+    value: str
+    text: str | Promise
+    name: str
+
+    def __new__(cls, choicelist: type[ChoiceList], value: str, text: str | Promise, name: str) -> Choice:
+        """Create the item of ``choicelist`` whose stored value is ``value``."""
+        item = super().__new__(cls, value)
+        item.choicelist, item.value, item.text, item.name = choicelist, str(value), text, name
+        return item
 
     def __str__(self) -> str:
         return str(self.text)
@@ -31,8 +40,17 @@ class Choice:
             return self.choicelist is other.choicelist and self.value == other.value
         return self.value == other
 
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
     def __hash__(self) -> int:
         return hash(self.value)
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (self.choicelist.get, (self.value,))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Choice:
+        return self
 
 
 class ChoiceList:

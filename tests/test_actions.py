@@ -94,3 +94,20 @@ def test_seen_and_clear_need_a_message(users):
         with pytest.raises(NotifyError, match="needs a message"):
             action.run(login("andy"))
     assert not SeenBroadcast.objects.exists()
+
+
+def test_marking_again_changes_nothing_and_keeps_the_first_seen_time(users):
+    msg = Message.objects.filter(user=users["andy"], seen__isnull=True).first()
+    ar = login("andy")
+    assert MarkSeen.run(ar, msg) == 1
+    first_seen = Message.objects.get(pk=msg.pk).seen
+    assert MarkSeen.run(ar, msg) == 0
+    assert Message.objects.get(pk=msg.pk).seen == first_seen
+    assert ClearSeen.run(ar, msg) == 1
+    assert ClearSeen.run(ar, msg) == 0
+    broadcast = Message.objects.get(user__isnull=True)
+    assert ClearSeen.run(ar, broadcast) == 0  # never seen by andy
+    assert MarkSeen.run(ar, broadcast) == 1
+    seen = SeenBroadcast.objects.get(user=users["andy"]).seen
+    assert MarkSeen.run(ar, broadcast) == 0
+    assert SeenBroadcast.objects.get(user=users["andy"]).seen == seen
