@@ -6,7 +6,8 @@ from django.utils import timezone, translation
 
 from .choicelists import MailModes, MessageTypes
 from .runtime import dd, rt
+from .utils import is_devserver
 
 User = get_user_model()
 
-__all__ = ["MailModes", "MessageTypes", "User", "dd", "rt", "settings", "timezone", "translation"]
+__all__ = ["MailModes", "MessageTypes", "User", "dd", "is_devserver", "rt", "settings", "timezone", "translation"]

@@ -134,6 +134,18 @@ class Message(models.Model):
 
         return send_summary_emails(mm)
 
+    def send_browser_message(self, user: Any) -> bool:
+        """Send this message to the open pages of ``user``; tell whether an event was published."""
+        from .live.send import send_browser_message
+
+        return send_browser_message(user, self)
+
+    def send_browser_message_for_all_users(self, user: Any = None) -> bool:
+        """Send this message to the open pages of every signed-in user (``user`` sends it, as in Lino)."""
+        from .live.send import send_browser_message_for_all_users
+
+        return send_browser_message_for_all_users(self)
+
 
 class SeenBroadcast(models.Model):
     """Remember that one user has seen one broadcast message."""
