@@ -23,6 +23,7 @@ from .users import check_user, get_preferences
 SUBJECT_MAX = Message._meta.get_field("subject").max_length
 _ROW_FIELDS = ("subject", "body", "user", "mail_mode")
 _EXTRA = {"reply_to", "created", "sent", "seen"}
+_RELATIONS = ("actor", "owner_type", "reply_to_type")
 _Prefs = namedtuple("_Prefs", "language mail_mode notify_myself")
 
 
@@ -96,7 +97,7 @@ def emit_notification(ar: Any, owner: models.Model | None, message_type: Any, ms
         del pairs[sender.pk]
     owner_type, owner_id = _generic(owner)
     reply_type, reply_id = _generic(fields.get("reply_to"))
-    common = {"owner_type": owner_type, "owner_id": owner_id, "reply_to_type": reply_type,
+    common = {"actor": sender, "owner_type": owner_type, "owner_id": owner_id, "reply_to_type": reply_type,
               "reply_to_id": reply_id, "message_type": mt.value, "created": fields.get("created") or timezone.now(),
               "sent": fields.get("sent"), "seen": fields.get("seen"),
               "pushed": timezone.now() if is_quiet() else None}
@@ -122,7 +123,8 @@ def emit_notification(ar: Any, owner: models.Model | None, message_type: Any, ms
     # that the caller's own transaction could survive, and it saves two queries.
     with transaction.atomic(savepoint=False):
         ids = insert_rows(Message, _ROW_FIELDS, rows, common)
-        messages = _build(ids, rows, users, common, {"owner": owner, "reply_to": fields.get("reply_to")})
+        messages = _build(ids, rows, users, common,
+                          {"actor": sender, "owner": owner, "reply_to": fields.get("reply_to")})
         if messages:
             announce(Message, messages)
     return messages
@@ -132,7 +134,7 @@ def _build(ids: list[int], rows: list[tuple], users: list[Any], common: dict[str
            related: dict[str, Any]) -> list[Message]:
     """Return the inserted messages as model instances, related objects attached, without querying again."""
     fields = Message._meta.concrete_fields
-    known = {f"{k}_id" if k in ("owner_type", "reply_to_type") else k: getattr(v, "pk", v) for k, v in common.items()}
+    known = {f"{k}_id" if k in _RELATIONS else k: getattr(v, "pk", v) for k, v in common.items()}
     template = [known.get(f.attname, f.get_default()) for f in fields]
     slots = [next(i for i, f in enumerate(fields) if f.attname == name)
              for name in ("id", "subject", "body", "user_id", "mail_mode")]

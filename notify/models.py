@@ -59,6 +59,10 @@ class Message(models.Model):
         related_name="notify_messages",
         verbose_name=_("Recipient"),
     )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("Actor"), help_text=_("The user whose action caused the message (none for the system)."),
+    )
     owner_type = models.ForeignKey(
         ContentType, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
         verbose_name=_("Owner type"),

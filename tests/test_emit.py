@@ -210,3 +210,16 @@ def test_preferences_selected_with_the_users_cost_no_query(db):
         sent = Message.emit_notification(users[0], None, "system", hello, [(u, None) for u in users])
     assert [m.user.username for m in sent] == ["bert", "chloe", "robin"]  # andy acts and is left out
     assert len(ctx.captured_queries) == 1  # the INSERT
+
+
+def test_a_message_keeps_the_user_whose_action_caused_it(users):
+    bert, robin = users["bert"], users["robin"]
+    [by_robin] = Message.emit_notification(ActionRequest(robin), None, "system", lambda u, m: ("Hi", ""),
+                                           [(bert, "often")])
+    [by_system] = Message.emit_notification(None, None, "system", lambda u, m: ("Hi", ""), [(bert, "often")])
+    assert (by_robin.actor, by_system.actor) == (robin, None)
+    assert Message.objects.get(pk=by_robin.pk).actor == robin
+    assert Message.objects.get(pk=by_system.pk).actor is None
+    assert Message.create_message(bert, subject="Direct", actor=robin).actor == robin
+    robin.delete()
+    assert Message.objects.get(pk=by_robin.pk).actor is None  # the message stays

@@ -70,7 +70,7 @@ def _lock_key(mode: str) -> int:
 
 def claimed(token: str) -> QuerySet[Message]:
     """Return the messages held by ``token``, oldest first."""
-    return Message.objects.filter(mail_claim=token).select_related("reply_to_type").order_by("created", "id")
+    return Message.objects.filter(mail_claim=token).select_related("actor", "reply_to_type").order_by("created", "id")
 
 
 def _chunks(ids: Collection[int]) -> Iterable[list[int]]:

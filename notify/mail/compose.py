@@ -94,9 +94,14 @@ def reply_address(pattern: str, app_label: str, model: str, pk: Any) -> str:
     return address
 
 
+def request_of(message: Any) -> ActionRequest:
+    """Return the action request that caused ``message``: its actor's (the system's when it has none)."""
+    return ActionRequest(message.actor)
+
+
 def _context(user: Any, messages: Sequence[Any], mode: Any) -> dict[str, Any]:
     mode = MailModes.get(mode or messages[0].mail_mode)
-    return {"user": user, "ar": ActionRequest(user), "messages": list(messages), "mode": str(mode.text),
+    return {"user": user, "request_of": request_of, "messages": list(messages), "mode": str(mode.text),
             "language": translation.get_language() or settings.LANGUAGE_CODE, "subject": email_subject(messages),
             "time_zone": str(timezone.get_current_timezone())}
 
@@ -104,7 +109,7 @@ def _context(user: Any, messages: Sequence[Any], mode: Any) -> dict[str, Any]:
 def _render(kind: str, context: dict[str, Any]) -> str:
     messages = context["messages"]
     if len(messages) == 1:
-        content = jinja.render(f"notify/body.{kind}", dict(context, obj=messages[0]))
+        content = jinja.render(f"notify/body.{kind}", dict(context, obj=messages[0], ar=request_of(messages[0])))
     else:
         content = jinja.render(f"notify/summary.{kind}", context)
     return jinja.render(f"notify/mail.{kind}", dict(context, content=Markup(content) if kind == "eml" else content))

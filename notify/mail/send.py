@@ -286,7 +286,7 @@ def send_summary_emails(mm: Any) -> int:
 def pending_emails(mm: Any) -> list[EmailMultiAlternatives]:
     """Return the e-mails that :func:`send_summary_emails` would send now, without sending or claiming."""
     mode = mailed_mode(mm).value
-    messages = list(claims.pending(mode).filter(claims.unclaimed()).select_related("reply_to_type")
+    messages = list(claims.pending(mode).filter(claims.unclaimed()).select_related("actor", "reply_to_type")
                     .order_by("created", "id"))
     mailed = claims.mailed_broadcasts([m for m in messages if m.user_id is None])
     return [compose_email(env.user, env.messages, mode=mode, prefs=env.prefs)
