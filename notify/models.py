@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .choicelists import MailModes, MessageTypes
+from .text import plain_line
 
 if TYPE_CHECKING:
     from .choicelists import Choice
@@ -103,6 +104,11 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+    @property
+    def summary(self) -> str:
+        """Return what "My messages" shows: the body as one line of plain text, else the subject."""
+        return plain_line(self.body) or self.subject
 
     @property
     def is_broadcast(self) -> bool:

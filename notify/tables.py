@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from django.db.models import Model, QuerySet
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from .actions import is_seen
@@ -134,13 +135,17 @@ class AllMessages(Messages):
     label = _("All messages")
 
 
+#: Characters of a message's summary that the MyMessages table shows.
+SUMMARY_WIDTH = 60
+
+
 class MyMessages(Messages):
-    """Show the messages emitted to me (and broadcasts), oldest first."""
+    """Show the messages emitted to me (and broadcasts), oldest first: the body, or the subject if no body."""
 
     label = _("My messages")
     columns = [
         Column(_("Created"), "created"),
-        Column(_("Subject"), "subject"),
+        Column(_("Message"), lambda m: Truncator(m.summary).chars(SUMMARY_WIDTH)),
         Column(_("Reply to"), _reply_to),
         Column(_("seen"), lambda m: m.seen if m.user_id is not None else (_("yes") if is_seen(m) else None)),
     ]

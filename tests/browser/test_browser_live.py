@@ -91,7 +91,7 @@ def scenario(browser: Any, andy_base: str, bert_base: str, chloe_base: str, tag:
         bert.wait_for_function(f"Number(document.querySelector('[data-notify-unread]').textContent) === {before + 1}",
                                timeout=2000)
         row = bert.locator("[data-notify-list] tr").first
-        assert "Andy commented on Harry Potter" in row.text_content()
+        assert "Has anybody seen my wand?" in row.text_content()  # the body, not the subject
         assert row.locator("a:has-text('Comment #')").get_attribute("href").startswith("/groups/")
         notes = bert.evaluate("window.__notifications")
         assert [n["title"] for n in notes] == ["Andy commented on Harry Potter"]

@@ -46,7 +46,8 @@ def test_notify_the_members_of_a_group(live_server, browser):
         screenshot(andy, "notifying-sent")
 
         bert.goto(f"{base}/notify/messages/", wait_until="domcontentloaded")
-        assert bert.is_visible("text=Reading night")
+        assert bert.is_visible("text=Friday at <8>. Bring snacks.")  # the body, the subject is its title
+        assert bert.get_attribute("a:has-text('Bring snacks')", "title") == "Reading night"
 
         andy.goto(f"{base}/groups/{pk}/notify/", wait_until="domcontentloaded")
         andy.fill("input[name=notify_subject]", "Only a note")

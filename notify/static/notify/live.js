@@ -93,8 +93,9 @@
     var created = el("td");
     created.appendChild(el("time", "", (msg.created || "").slice(0, 16).replace("T", " ")));
     var subject = el("td");
-    var link = el("a", "", msg.subject);
+    var link = el("a", "", msg.body || msg.subject);
     link.href = msg.url;
+    link.title = msg.subject;
     subject.appendChild(link);
     var reply = el("td");
     if (msg.reply_to && msg.reply_url) {
