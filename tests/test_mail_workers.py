@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from django.conf import settings
 from django.db import connection, connections
 from django.test import override_settings
@@ -52,13 +53,47 @@ def test_concurrent_workers_send_each_email_once(transactional_db, smtp_server):
     assert not Message.objects.exclude(mail_claim="").exists()
 
 
-def test_postgresql_claims_with_skip_locked(db):
+def test_claims_take_turns_on_postgresql_and_wait_for_a_locked_row(db):
     from notify.mail import claims
 
     with CaptureQueriesContext(connection) as ctx:
         claims.claim("often", "0" * 32)
-    sql = ctx.captured_queries[-1]["sql"]
+    sqls = [q["sql"] for q in ctx.captured_queries]
+    assert sqls[-1].startswith("UPDATE") and "SKIP LOCKED" not in sqls[-1]
     if connection.vendor == "postgresql":
-        assert "FOR UPDATE OF" in sql and "SKIP LOCKED" in sql
-    else:
-        assert sql.startswith("UPDATE") and "SKIP LOCKED" not in sql
+        assert "pg_advisory_xact_lock" in sqls[-2]
+
+
+def test_a_message_that_the_push_outbox_holds_is_claimed_once_it_is_free(transactional_db):
+    """A claim waits for a row another transaction holds, instead of leaving it for the next run."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite has one writer at a time")
+    from django.db import transaction
+
+    from notify.mail import claims
+    from notify.models import Message
+
+    pending = claims.pending("often").filter(claims.unclaimed())
+    total = pending.count()
+    victim = pending.order_by("pk").first()
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                Message.objects.filter(pk=victim.pk).update(pushed=victim.created)
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert locked.wait(10)
+    threading.Timer(0.5, release.set).start()
+    try:
+        assert claims.claim("often", "1" * 32) == total
+    finally:
+        release.set()
+        holder.join(10)
+    assert Message.objects.filter(mail_claim="1" * 32).count() == total

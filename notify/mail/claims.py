@@ -2,11 +2,11 @@
 
 A run holds a :class:`~notify.models.Lease` and writes its token into ``Message.mail_claim`` of the messages it
 takes, in one UPDATE statement, then reads them back by that token. On
-PostgreSQL the statement selects the rows ``FOR UPDATE SKIP LOCKED``, so two
-runs never wait for each other's rows, and an advisory lock lets the claim
-statements of one mail mode take turns, so that a run takes all of a user's
-pending messages or none; on SQLite the statement itself is atomic (SQLite
-has one writer at a time). A claim holds while its lease exists: a run that
+PostgreSQL an advisory lock lets the claim statements of one mail mode take
+turns, so that a run takes all of a user's pending messages or none; other
+databases with ``SKIP LOCKED`` (MariaDB, MySQL) select the rows ``FOR UPDATE
+SKIP LOCKED``; on SQLite the statement itself is atomic (SQLite has one
+writer at a time). A claim holds while its lease exists: a run that
 was killed leaves a lease that :func:`notify.leases.reap` deletes (at once
 when its process on this host is gone, else after ``NOTIFY['claim_timeout']``
 seconds without a heartbeat), and the next run takes the messages.
@@ -51,13 +51,17 @@ def claim(mode: str, token: str) -> int:
     """Mark the free pending messages of ``mode`` as held by ``token``; return how many."""
     free = unclaimed()
     candidates = pending(mode).filter(free)
+    if connection.vendor == "postgresql":
+        with transaction.atomic(savepoint=False):
+            # Claims of one mode take turns (for the few milliseconds of this statement), so that
+            # concurrent runs do not split one user's messages between two e-mails. No SKIP LOCKED:
+            # a row that another writer holds for a moment (the push outbox marking it pushed) is
+            # waited for, not left behind until the next run.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(mode)])
+            return Message.objects.filter(free, pk__in=candidates.values("pk")).update(mail_claim=token)
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic(savepoint=False):
-            if connection.vendor == "postgresql":
-                # Claims of one mode take turns (for the few milliseconds of this statement), so
-                # that concurrent runs do not split one user's messages between two e-mails.
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(mode)])
             locked = candidates.select_for_update(skip_locked=True, of=("self",)).values("pk")
             return Message.objects.filter(free, pk__in=Subquery(locked)).update(mail_claim=token)
     return Message.objects.filter(free, pk__in=candidates.values("pk")).update(mail_claim=token)
