@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings as django_settings
-from django.core.signals import setting_changed
 
 from .exceptions import ImproperlyConfigured
 
@@ -98,16 +97,29 @@ class NotifySettings:
         if name not in DEFAULTS:
             raise AttributeError(f"NOTIFY has no setting {name!r}")
         if name not in self._cache:
-            user = getattr(django_settings, "NOTIFY", {}) or {}
-            if not isinstance(user, dict):
-                raise ImproperlyConfigured("The NOTIFY setting must be a dict.")
-            self._cache[name] = user.get(name, DEFAULTS[name])
+            self._cache[name] = self.configured().get(name, DEFAULTS[name])
         return self._cache[name]
+
+    def configured(self) -> dict[str, Any]:
+        """Return the project's ``NOTIFY`` dict (empty when unset); raise ImproperlyConfigured if not a dict."""
+        value = getattr(django_settings, "NOTIFY", None)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ImproperlyConfigured("The NOTIFY setting must be a dict.")
+        return value
+
+    def is_valid(self) -> bool:
+        """Tell whether ``NOTIFY`` is a dict (the other checks have nothing to check otherwise)."""
+        try:
+            self.configured()
+        except ImproperlyConfigured:
+            return False
+        return True
 
     def unknown_keys(self) -> list[str]:
         """Return the keys of ``NOTIFY`` that this app does not know."""
-        user = getattr(django_settings, "NOTIFY", {}) or {}
-        return sorted(set(user) - set(DEFAULTS))
+        return sorted(set(self.configured()) - set(DEFAULTS))
 
     def reload(self) -> None:
         """Forget cached values so that changed settings are read again."""
@@ -117,9 +129,8 @@ class NotifySettings:
 notify_settings = NotifySettings()
 
 
-def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+def on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    """Forget the cached values when a test changes ``NOTIFY`` (connected by the app's ``ready()``)."""
     if setting == "NOTIFY":
         notify_settings.reload()
 
-
-setting_changed.connect(_on_setting_changed)

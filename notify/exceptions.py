@@ -1,4 +1,6 @@
-"""Exceptions raised by django-notify-kit; all derive from :class:`NotifyError`."""
+"""Exceptions raised by django-notify-kit; all derive from :class:`NotifyError`, and from Django's where they fit."""
+
+from django.core import exceptions as django_exceptions
 
 
 class NotifyError(Exception):
@@ -17,7 +19,7 @@ class InvalidMessage(NotifyError, ValueError):
     """Raised when a message would not fit its fields."""
 
 
-class ImproperlyConfigured(NotifyError):
+class ImproperlyConfigured(NotifyError, django_exceptions.ImproperlyConfigured):
     """Raised when a ``NOTIFY`` setting has a value of the wrong kind."""
 
 

@@ -18,7 +18,6 @@ from typing import Any
 import jinja2
 from django.apps import apps
 from django.conf import settings
-from django.core.signals import setting_changed
 from django.utils import formats, timezone, translation
 from django.utils.translation import get_language, gettext, gettext_noop, ngettext, ngettext_lazy, pgettext
 from markupsafe import Markup, escape
@@ -161,7 +160,8 @@ def render(template_name: str, context: dict[str, Any]) -> str:
     return get_environment().get_template(template_name).render(context)
 
 
-def _forget(*, setting: str, **kwargs: Any) -> None:
+def on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    """Forget the environment and cached renderings when a test changes a setting they depend on."""
     if setting in ("TEMPLATES", "INSTALLED_APPS"):
         get_environment.cache_clear()
     if setting in ("NOTIFY", "USE_TZ", "TIME_ZONE", "DATETIME_FORMAT", "USE_L10N", "LANGUAGE_CODE"):
@@ -169,5 +169,3 @@ def _forget(*, setting: str, **kwargs: Any) -> None:
         _plain.cache_clear()
         _formatted.cache_clear()
 
-
-setting_changed.connect(_forget)

@@ -19,6 +19,8 @@ def _number(value: Any) -> bool:
 @checks.register(checks.Tags.compatibility)
 def check_jobs(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """Check ``job_backend``, ``claim_timeout`` and ``job_retry_after``, and warn where jobs would run badly."""
+    if not notify_settings.is_valid():
+        return []
     backend = job_backend()
     if backend not in BACKENDS:
         return [checks.Error(f"NOTIFY['job_backend'] is {backend!r}, not 'auto' or one of {', '.join(BACKENDS)}.",

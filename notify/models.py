@@ -14,10 +14,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .choicelists import MailModes, MessageTypes
+from .conf import notify_settings
 from .text import plain_line
 
 if TYPE_CHECKING:
     from .choicelists import Choice
+
+def default_mail_mode() -> str:
+    """Return the mail mode of a user who never chose one: ``NOTIFY['default_mail_mode']``."""
+    return str(notify_settings.default_mail_mode)
+
 
 MsgFunc = Callable[[Any, "Choice"], "tuple[str, str] | None"]
 
@@ -33,7 +39,7 @@ class Preferences(models.Model):
     )
     nickname = models.CharField(_("Nickname"), max_length=50, blank=True)
     mail_mode = models.CharField(
-        _("Notification mode"), max_length=20, choices=MailModes.field_choices, default="often"
+        _("Notification mode"), max_length=20, choices=MailModes.field_choices, default=default_mail_mode
     )
     notify_myself = models.BooleanField(_("Notify myself"), default=False)
     language = models.CharField(_("Language"), max_length=15, blank=True)
@@ -80,7 +86,7 @@ class Message(models.Model):
         _("Message type"), max_length=20, choices=MessageTypes.field_choices, default="system"
     )
     mail_mode = models.CharField(
-        _("Notification mode"), max_length=20, choices=MailModes.field_choices, default="often"
+        _("Notification mode"), max_length=20, choices=MailModes.field_choices, default=default_mail_mode
     )
     created = models.DateTimeField(_("Created"), default=timezone.now)
     sent = models.DateTimeField(_("sent"), null=True, blank=True)

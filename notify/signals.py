@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
 from django.db import transaction
 from django.dispatch import Signal
+
+logger = logging.getLogger("notify")
 
 #: Sent once per emit after the transaction committed; ``messages`` is the list of new messages.
 messages_created = Signal()
@@ -40,7 +43,16 @@ def is_quiet() -> bool:
 def announce(sender: Any, messages: list[Any]) -> None:
     """Send :data:`messages_created` for ``messages`` when the transaction commits (not inside :func:`quietly`).
 
-    Whether to announce is decided now, when the messages are created, not at commit time.
+    Whether to announce is decided now, when the messages are created, not at commit time. A
+    receiver that fails is logged; it neither stops the other receivers nor fails the request
+    whose transaction committed.
     """
     if messages and not _quiet.get():
-        transaction.on_commit(lambda: messages_created.send(sender=sender, messages=messages))
+        transaction.on_commit(lambda: _send(sender, messages), robust=True)
+
+
+def _send(sender: Any, messages: list[Any]) -> None:
+    for receiver, result in messages_created.send_robust(sender=sender, messages=messages):
+        if isinstance(result, Exception):
+            logger.error("A receiver of messages_created failed (%s): %s: %s", getattr(receiver, "__qualname__",
+                         receiver), type(result).__name__, result, exc_info=result)

@@ -74,6 +74,9 @@ def test_settings_fall_back_to_defaults_and_follow_overrides():
     ({"remove_after": "14"}, ["notify.E003"]),
     ({"default_mail_mode": "hourly"}, ["notify.E004"]),
     ([], ["notify.E001"]),
+    ({"keep_unseen": "yes", "mark_seen_when_sent": 1}, ["notify.E005", "notify.E005"]),
+    ({"base_template": "nowhere/base.html"}, ["notify.E006"]),
+    ({"base_template": ""}, ["notify.E006"]),
 ])
 def test_system_checks(value, ids):
     from notify.checks import check_settings
@@ -139,3 +142,41 @@ def test_demo_shell_has_the_doctest_namespace(db):
 def test_message_str_and_broadcast(db):
     broadcast = Message.objects.get(user__isnull=True)
     assert str(broadcast) == "Broadcast message" and broadcast.is_broadcast
+
+
+@pytest.mark.parametrize("value, ids", [
+    ({}, []),
+    ({"live_redis_url": "http://127.0.0.1:6379"}, ["notify.E050"]),
+    ({"live_redis_channel": " "}, ["notify.E051"]),
+    ({"live_broker": "nowhere.Broker"}, ["notify.E052"]),
+    ({"live_keepalive": 0}, ["notify.E053"]),
+])
+def test_live_delivery_checks(value, ids):
+    from notify.live.checks import check_live_settings
+
+    with override_settings(NOTIFY=value):
+        assert [e.id for e in check_live_settings()] == ids
+
+
+def test_every_notify_key_has_a_check():
+    """Each key of NOTIFY, set to a value of the wrong kind, makes some system check complain."""
+    from django.core.checks import run_checks
+
+    wrong = {"remove_after": "x", "keep_unseen": "x", "mark_seen_when_sent": "x", "site_url": "x",
+             "mail_reply_to": "x", "claim_timeout": "x", "mail_timeout": "x", "mail_often_every": "x",
+             "mail_daily_at": "x", "mail_weekly_at": "x", "mail_weekly_day": "x", "use_push_api": "x",
+             "push_allow_private_endpoints": "x", "push_ttl": "x", "push_urgency": "x", "push_timeout": "x",
+             "push_max_attempts": "x", "push_retry_delay": "x", "push_workers": "x", "push_max_subscriptions": "x",
+             "push_pending_every": "x", "cleanup_at": "x", "job_backend": "x", "job_retry_after": "x",
+             "default_mail_mode": "x", "live_redis_url": "x", "live_redis_channel": "", "live_broker": "x",
+             "live_keepalive": "x", "base_template": "", "vapid_private_key": "x", "vapid_public_key": "x",
+             "vapid_admin_email": "x"}
+    from notify.conf import DEFAULTS
+
+    assert set(DEFAULTS) - set(wrong) <= {"demo_date", "demo_builder"}, set(DEFAULTS) - set(wrong)
+    baseline = {(m.id, m.msg) for m in run_checks()}
+    for key, value in wrong.items():
+        extra = {"use_push_api": True} if key.startswith(("vapid", "push")) else {}
+        with override_settings(NOTIFY={**extra, key: value}):
+            found = [m for m in run_checks() if (m.id, m.msg) not in baseline and m.id.startswith("notify.")]
+        assert any(repr(value) in m.msg or key in m.msg for m in found), (key, [m.msg for m in found])

@@ -223,3 +223,12 @@ def test_a_message_keeps_the_user_whose_action_caused_it(users):
     assert Message.create_message(bert, subject="Direct", actor=robin).actor == robin
     robin.delete()
     assert Message.objects.get(pk=by_robin.pk).actor is None  # the message stays
+
+
+def test_model_defaults_follow_default_mail_mode(db):
+    from django.test import override_settings
+
+    with override_settings(NOTIFY={"default_mail_mode": "daily"}):
+        assert Message(subject="x").mail_mode == "daily"
+        assert Preferences().mail_mode == "daily"
+    assert Message(subject="x").mail_mode == "often"

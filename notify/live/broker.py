@@ -7,7 +7,6 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from ..conf import notify_settings
@@ -173,9 +172,7 @@ def reset_broker() -> None:
         close()
 
 
-def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+def on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    """Build the broker anew when a test changes ``NOTIFY`` (connected by the app's ``ready()``)."""
     if setting == "NOTIFY":
         reset_broker()
-
-
-setting_changed.connect(_on_setting_changed)

@@ -6,15 +6,12 @@ from typing import Any
 
 from django.core import checks
 
-from ..conf import DEFAULTS
+from ..conf import DEFAULTS, notify_settings
 from ..exceptions import ImproperlyConfigured
 
 
 def _setting(name: str) -> Any:
-    from django.conf import settings
-
-    value = getattr(settings, "NOTIFY", {}) or {}
-    return value.get(name, DEFAULTS[name]) if isinstance(value, dict) else DEFAULTS[name]
+    return getattr(notify_settings, name)
 
 
 def _positive(value: Any) -> bool:
@@ -27,6 +24,8 @@ def check_mail_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.C
     from ..jobs import parse_time
     from .compose import check_reply_pattern
 
+    if not notify_settings.is_valid():
+        return []
     errors: list[checks.CheckMessage] = []
     pattern = _setting("mail_reply_to")
     if pattern is not None:
@@ -45,7 +44,7 @@ def check_mail_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.C
     if isinstance(day, bool) or day not in range(7):
         errors.append(checks.Error(f"NOTIFY['mail_weekly_day'] is {day!r}, not a weekday number.",
                                    hint="Use 0 for Monday to 6 for Sunday.", id="notify.E032"))
-    for name in ("mail_often_every", "claim_timeout", "mail_timeout"):
+    for name in ("mail_often_every", "claim_timeout", "mail_timeout", "push_pending_every"):
         if not _positive(_setting(name)):
             errors.append(checks.Error(f"NOTIFY[{name!r}] is {_setting(name)!r}, not a positive number of seconds.",
                                        hint=f"The default is {DEFAULTS[name]!r}.", id="notify.E033"))

@@ -57,7 +57,7 @@ def _number_errors() -> list[checks.CheckMessage]:
 @checks.register(checks.Tags.compatibility)
 def check_push_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """Check the VAPID keys and contact when ``use_push_api`` is on."""
-    if not notify_settings.use_push_api:
+    if not notify_settings.is_valid() or notify_settings.use_push_api is not True:
         return []
     errors: list[checks.CheckMessage] = []
     from django.conf import settings

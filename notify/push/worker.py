@@ -8,7 +8,6 @@ what a stopped process left behind.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import threading
 
@@ -68,4 +67,3 @@ class PushWorker:
 
 
 worker = PushWorker()
-atexit.register(worker.stop)
