@@ -232,3 +232,24 @@ def test_model_defaults_follow_default_mail_mode(db):
         assert Message(subject="x").mail_mode == "daily"
         assert Preferences().mail_mode == "daily"
     assert Message(subject="x").mail_mode == "often"
+
+
+def test_a_failing_receiver_neither_fails_the_commit_nor_starves_the_others(users, on_commit, caplog):
+    heard = []
+
+    def broken(sender, messages, **kwargs):
+        raise RuntimeError("receiver down")
+
+    def listening(sender, messages, **kwargs):
+        heard.extend(m.subject for m in messages)
+
+    messages_created.connect(broken)
+    messages_created.connect(listening)
+    try:
+        with on_commit():
+            Message.emit_notification(None, None, "system", hello, [(users["bert"], "often")])
+    finally:
+        messages_created.disconnect(broken)
+        messages_created.disconnect(listening)
+    assert heard == ["Hello bert"]
+    assert "receiver down" in caplog.text
