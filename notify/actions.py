@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.db import connections, router
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -17,22 +17,12 @@ from .requests import user_of
 
 def visible_to(user: Any) -> QuerySet[Message]:
     """Return the messages that ``user`` may see: their own and the broadcasts."""
-    if user is None:
-        return Message.objects.none()
-    seen_broadcast = SeenBroadcast.objects.filter(message=OuterRef("pk"), user=user)
-    return Message.objects.filter(Q(user=user) | Q(user__isnull=True)).annotate(
-        seen_by_me=Exists(seen_broadcast)
-    )
-
-
-def unseen_filter(user: Any) -> Q:
-    """Return the filter, on :func:`visible_to` of ``user``, of the messages they have not seen."""
-    return Q(user=user, seen__isnull=True) | Q(user__isnull=True, seen_by_me=False)
+    return Message.objects.visible_to(user)
 
 
 def unseen_for(user: Any) -> QuerySet[Message]:
     """Return the messages that ``user`` has not seen yet."""
-    return visible_to(user).filter(unseen_filter(user))
+    return Message.objects.unseen_by(user)
 
 
 def is_seen(message: Message) -> bool:

@@ -8,9 +8,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import connections, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from . import shutdown
@@ -45,19 +44,8 @@ def _days(value: Any) -> float | None:
 
 
 def removable_messages(cutoff: datetime.datetime, keep_unseen: bool = True) -> QuerySet[Message]:
-    """Return the messages created before ``cutoff`` that may be removed.
-
-    With ``keep_unseen``, a message to one user goes once its recipient has
-    seen it, and a broadcast goes once every active user has seen it.
-    """
-    old = Message.objects.filter(created__lt=cutoff)
-    if not keep_unseen:
-        return old
-    users = get_user_model()._default_manager.all()
-    if any(f.name == "is_active" for f in get_user_model()._meta.concrete_fields):
-        users = users.filter(is_active=True)
-    missed = users.exclude(Exists(SeenBroadcast.objects.filter(message=OuterRef(OuterRef("pk")), user=OuterRef("pk"))))
-    return old.filter(Q(user__isnull=False, seen__isnull=False) | Q(user__isnull=True) & ~Exists(missed))
+    """Return the messages created before ``cutoff`` that may be removed (see :meth:`MessageQuerySet.removable`)."""
+    return Message.objects.removable(cutoff, keep_unseen)
 
 
 def clear_seen_messages(remove_after: Any = _SETTING, keep_unseen: Any = _SETTING, *,

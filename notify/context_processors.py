@@ -8,7 +8,8 @@ from typing import Any
 from django.db.models import Count, Max
 from django.http import HttpRequest
 
-from .actions import unseen_filter, visible_to
+from .actions import visible_to
+from .querysets import unseen_filter
 
 
 class NotifyContext:

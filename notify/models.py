@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .choicelists import MailModes, MessageTypes
 from .conf import notify_settings
+from .querysets import MessageQuerySet
 from .text import plain_line
 
 if TYPE_CHECKING:
@@ -93,6 +94,8 @@ class Message(models.Model):
     seen = models.DateTimeField(_("seen"), null=True, blank=True)
     mail_claim = models.CharField(_("Mail claim"), max_length=32, blank=True, editable=False)
     pushed = models.DateTimeField(_("Pushed"), null=True, blank=True, editable=False)
+
+    objects = MessageQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("Notification message")

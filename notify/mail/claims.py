@@ -18,7 +18,6 @@ import zlib
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Case, F, Q, QuerySet, Subquery, Value, When
 
@@ -28,18 +27,9 @@ from ..models import BroadcastMail, Message
 CHUNK = 5000
 
 
-def mailable(prefix: str = "") -> Q:
-    """Return a filter for users who can get e-mail: active, with an address (``prefix`` like ``user__``)."""
-    model = get_user_model()
-    q = Q(**{f"{prefix}{model.get_email_field_name()}__gt": ""})
-    if any(f.name == "is_active" for f in model._meta.get_fields()):
-        q &= Q(**{f"{prefix}is_active": True})
-    return q
-
-
 def pending(mode: str) -> QuerySet[Message]:
     """Return the unsent messages of mail mode ``mode`` that can be e-mailed (claimed or not)."""
-    return Message.objects.filter(mail_mode=mode, sent__isnull=True).filter(Q(user__isnull=True) | mailable("user__"))
+    return Message.objects.pending_mail(mode)
 
 
 def unclaimed() -> Q:

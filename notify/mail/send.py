@@ -20,6 +20,7 @@ from ..choicelists import Choice, MailModes
 from ..conf import notify_settings
 from ..exceptions import DeliveryFailed, JobInterrupted, NotMailedMode
 from ..models import BroadcastMail, Message, SeenBroadcast
+from ..querysets import mailable
 from ..users import _cached_preferences
 from . import claims
 from .compose import compose_email, email_address
@@ -68,7 +69,7 @@ def recipients(messages: list[Message]) -> dict[int, Any]:
     user_ids = {m.user_id for m in messages if m.user_id is not None}
     wanted = Q(pk__in=user_ids)
     if any(m.user_id is None for m in messages):
-        wanted |= claims.mailable()
+        wanted |= mailable()
     users = get_user_model()._default_manager.filter(wanted).select_related("notify_preferences")
     return {user.pk: user for user in users}
 

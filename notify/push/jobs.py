@@ -128,7 +128,7 @@ def _deliveries(messages: list[tuple[int, int | None]]) -> list[tuple[int, int]]
 
 def _expand(batch_size: int, report: PushReport) -> bool:
     """Take the next batch of unpushed messages and store their deliveries; tell whether there was one."""
-    ids = list(Message.objects.filter(pushed__isnull=True).order_by("created", "id")
+    ids = list(Message.objects.unpushed().order_by("created", "id")
                .values_list("pk", flat=True)[:batch_size])
     if not ids:
         return False
