@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from .actors import user_of
 from .exceptions import NotifyError
 from .models import Message, SeenBroadcast
-from .requests import user_of
 
 
 def visible_to(user: Any) -> QuerySet[Message]:

@@ -12,9 +12,9 @@ from django.utils import translation
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
+from .actors import user_of
 from .exceptions import NotifyError
 from .models import ChangeWatcher, Message
-from .requests import user_of
 from .users import check_user, display_name
 
 _UNKNOWN = object()

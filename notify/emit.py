@@ -11,12 +11,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone, translation
 
+from .actors import Actor, user_of
 from .bulk import insert_rows
 from .choicelists import MailModes, MessageTypes
 from .conf import notify_settings
 from .exceptions import InvalidMessage
 from .models import Message, MsgFunc, Preferences
-from .requests import user_of
 from .signals import announce, is_quiet
 from .users import check_user, get_preferences
 
@@ -81,7 +81,7 @@ def _preferences(users: Iterable[Any]) -> dict[int, _Prefs]:
     return found
 
 
-def emit_notification(ar: Any, owner: models.Model | None, message_type: Any, msg_func: MsgFunc,
+def emit_notification(ar: Actor, owner: models.Model | None, message_type: Any, msg_func: MsgFunc,
                       recipients: Iterable[tuple[Any, Any]], **fields: Any) -> list[Message]:
     """Create one message per recipient and return them (see :meth:`Message.emit_notification`)."""
     mt = MessageTypes.get(message_type)
@@ -151,6 +151,21 @@ def _build(ids: list[int], rows: list[tuple], users: list[Any], common: dict[str
                 msg._state.fields_cache[name] = obj
         messages.append(msg)
     return messages
+
+
+def emit(recipients: Iterable[Any], subject: Any, body: Any = "", *, actor: Actor = None,
+         owner: models.Model | None = None, mail_mode: Any = None, message_type: Any = "system",
+         reply_to: models.Model | None = None) -> list[Message]:
+    """Create one message per recipient and return them.
+
+    ``recipients`` are users, or ``(user, mail_mode)`` pairs; a plain user gets ``mail_mode``, or
+    their own preference when it is None. ``subject`` and ``body`` may be lazy translations
+    (``gettext_lazy``): each recipient reads them in their own language. The ``actor`` (a user,
+    a request or None for the system) is not notified of their own action unless they asked to be.
+    """
+    pairs = [item if isinstance(item, tuple) else (item, mail_mode) for item in recipients]
+    return emit_notification(actor, owner, message_type, lambda user, mode: (str(subject), str(body)), pairs,
+                             reply_to=reply_to)
 
 
 def create_message(user: Any, owner: models.Model | None = None, **kwargs: Any) -> Message | None:

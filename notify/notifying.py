@@ -20,10 +20,11 @@ from django.utils.translation import ngettext
 from django.views.generic.detail import SingleObjectMixin
 from django.views.generic.edit import FormView
 
+from .actors import user_of
 from .emit import SUBJECT_MAX
 from .exceptions import InvalidMessage
 from .models import Message
-from .requests import ActionRequest, user_of
+from .requests import ActionRequest
 
 
 class NotifyingForm(forms.Form):

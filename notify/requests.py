@@ -42,17 +42,3 @@ def login(username: str) -> ActionRequest:
     except model.DoesNotExist:
         raise NotifyError(f"No user with username {username!r}") from None
     return ActionRequest(user)
-
-
-def user_of(ar: Any) -> Any:
-    """Return the acting user of ``ar`` (an action request, a user, an HTTP request or None)."""
-    if ar is None:
-        return None
-    if hasattr(ar, "get_user"):
-        return ar.get_user()
-    if isinstance(ar, get_user_model()):
-        return ar
-    user = getattr(ar, "user", None)
-    if user is not None and getattr(user, "is_authenticated", False):
-        return user
-    return None

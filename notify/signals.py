@@ -20,6 +20,18 @@ messages_created = Signal()
 lease_reaped = Signal()
 
 _quiet: ContextVar[bool] = ContextVar("notify_quiet", default=False)
+_captures: ContextVar[tuple[list[Any], ...]] = ContextVar("notify_captures", default=())
+
+
+@contextlib.contextmanager
+def capturing() -> Iterator[list[Any]]:
+    """Collect every message created inside the block, announced or not (see :mod:`notify.testing`)."""
+    sink: list[Any] = []
+    token = _captures.set((*_captures.get(), sink))
+    try:
+        yield sink
+    finally:
+        _captures.reset(token)
 
 
 @contextlib.contextmanager
@@ -47,6 +59,8 @@ def announce(sender: Any, messages: list[Any]) -> None:
     receiver that fails is logged; it neither stops the other receivers nor fails the request
     whose transaction committed.
     """
+    for sink in _captures.get():
+        sink.extend(messages)
     if messages and not _quiet.get():
         transaction.on_commit(lambda: _send(sender, messages), robust=True)
 

@@ -154,7 +154,7 @@ class MyMessages(Messages):
     def get_queryset(cls, ar: Any) -> QuerySet[Message]:
         """Return the messages that the acting user may see."""
         from .actions import visible_to
-        from .requests import user_of
+        from .actors import user_of
 
         return visible_to(user_of(ar)).select_related("user__notify_preferences").prefetch_related(
             "reply_to").order_by("created", "id")

@@ -253,3 +253,17 @@ def test_a_failing_receiver_neither_fails_the_commit_nor_starves_the_others(user
         messages_created.disconnect(listening)
     assert heard == ["Hello bert"]
     assert "receiver down" in caplog.text
+
+
+def test_the_assertions_mixin_and_capture_inside_quietly(users):
+    from notify.api import emit, quietly
+    from notify.testing import NotifyAssertionsMixin, captured_messages
+
+    case = NotifyAssertionsMixin()
+    with captured_messages() as outer, captured_messages() as inner, quietly():
+        emit([users["bert"]], "Quiet news", actor=users["andy"])
+    assert [m.subject for m in outer] == [m.subject for m in inner] == ["Quiet news"]
+    assert case.assertNotified(users["bert"], messages=outer, subject="Quiet news", count=1)
+    case.assertNotNotified(users["andy"], messages=outer)
+    with pytest.raises(AssertionError, match="No message to chloe"):
+        case.assertNotified(users["chloe"], messages=outer)

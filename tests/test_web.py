@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from demo.chatter.forms import sanitize
 from notify.models import Message
+from notify.testing import assert_not_notified, assert_notified, captured_messages
 
 
 def client_for(username: str | None, csrf: bool = False) -> Client:
@@ -91,13 +93,14 @@ def test_a_group_page_lists_comments_and_posting_notifies_the_members(db, on_com
     pk = group_pk("Harry Potter")
     page = client.get(f"/groups/{pk}/").content.decode()
     assert 'id="comment-54"' in page and "Members: Andy, Bert." in page
-    before = Message.objects.count()
-    with on_commit():
+    with on_commit(), captured_messages() as new:
         answer = client.post(f"/groups/{pk}/", {"body": "Who read the new one?"})
     assert answer.status_code == 302 and "#comment-" in answer.url
-    new = list(Message.objects.order_by("pk")[before:])
-    assert [(m.user.username, m.subject) for m in new] == [("bert", "Andy commented on Harry Potter")]
-    assert new[0].body == "<p>Who read the new one?</p>"
+    bert, andy = (get_user_model().objects.get(username=name) for name in ("bert", "andy"))
+    assert_notified(bert, count=1, messages=new, subject="Andy commented on Harry Potter",
+                    body="<p>Who read the new one?</p>", actor=andy)
+    assert_not_notified(andy, messages=new)
+    assert len(new) == 1
     assert client.post(f"/groups/{pk}/", {"body": "   "}).status_code == 400
     assert client.get("/groups/999/").status_code == 404
 

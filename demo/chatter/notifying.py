@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from notify.actors import user_of
 from notify.notifying import NotifyingAction, NotifyingView
-from notify.requests import user_of
 
 from .models import Group
 
