@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
@@ -16,11 +17,24 @@ from .bulk import insert_rows
 from .choicelists import MailModes, MessageTypes
 from .conf import notify_settings
 from .exceptions import InvalidMessage
-from .models import Message, MsgFunc, Preferences
 from .signals import announce, is_quiet
-from .users import check_user, get_preferences
+from .users import check_user, get_preferences, preferences_model
 
-SUBJECT_MAX = Message._meta.get_field("subject").max_length
+if TYPE_CHECKING:
+    from .choicelists import Choice
+    from .models import Message
+
+#: What ``emit_notification`` calls for each recipient: ``(user, mail_mode)`` -> ``(subject, body)`` or None.
+MsgFunc = Callable[[Any, "Choice"], "tuple[str, str] | None"]
+
+#: The longest subject a message can have.
+SUBJECT_MAX = 250
+
+
+def message_model() -> type[Message]:
+    """Return the Message model (through the app registry: the models import this module)."""
+    model: type[Message] = apps.get_model("notify", "Message")
+    return model
 _ROW_FIELDS = ("subject", "body", "user", "mail_mode")
 _EXTRA = {"reply_to", "created", "sent", "seen"}
 _RELATIONS = ("actor", "owner_type", "reply_to_type")
@@ -66,7 +80,8 @@ def _preferences(users: Iterable[Any]) -> dict[int, _Prefs]:
 
     A caller that selected ``notify_preferences`` with its users costs no query here.
     """
-    related = Preferences._meta.get_field("user").remote_field
+    prefs_model = preferences_model()
+    related = prefs_model._meta.get_field("user").remote_field
     found: dict[int, _Prefs] = {}
     missing = []
     for user in users:
@@ -75,7 +90,7 @@ def _preferences(users: Iterable[Any]) -> dict[int, _Prefs]:
         elif (prefs := related.get_cached_value(user)) is not None:
             found[user.pk] = _Prefs(prefs.language, prefs.mail_mode, prefs.notify_myself)
     if missing:
-        rows = Preferences.objects.filter(user_id__in=missing).values_list(
+        rows = prefs_model.objects.filter(user_id__in=missing).values_list(
             "user_id", "language", "mail_mode", "notify_myself")
         found.update((row[0], _Prefs(*row[1:])) for row in rows)
     return found
@@ -121,19 +136,21 @@ def emit_notification(ar: Actor, owner: models.Model | None, message_type: Any, 
         translation.activate(current) if current is not None else translation.deactivate_all()
     # No savepoint: nothing can fail between the INSERT and the end of the block
     # that the caller's own transaction could survive, and it saves two queries.
+    model = message_model()
     with transaction.atomic(savepoint=False):
-        ids = insert_rows(Message, _ROW_FIELDS, rows, common)
+        ids = insert_rows(model, _ROW_FIELDS, rows, common)
         messages = _build(ids, rows, users, common,
                           {"actor": sender, "owner": owner, "reply_to": fields.get("reply_to")})
         if messages:
-            announce(Message, messages)
+            announce(model, messages)
     return messages
 
 
 def _build(ids: list[int], rows: list[tuple], users: list[Any], common: dict[str, Any],
            related: dict[str, Any]) -> list[Message]:
     """Return the inserted messages as model instances, related objects attached, without querying again."""
-    fields = Message._meta.concrete_fields
+    model = message_model()
+    fields = model._meta.concrete_fields
     known = {f"{k}_id" if k in _RELATIONS else k: getattr(v, "pk", v) for k, v in common.items()}
     template = [known.get(f.attname, f.get_default()) for f in fields]
     slots = [next(i for i, f in enumerate(fields) if f.attname == name)
@@ -144,7 +161,7 @@ def _build(ids: list[int], rows: list[tuple], users: list[Any], common: dict[str
         values = list(template)
         for slot, value in zip(slots, (pk, *row)):
             values[slot] = value
-        msg = Message.from_db(None, names, values)
+        msg = model.from_db(None, names, values)
         msg._state.fields_cache["user"] = user
         for name, obj in related.items():
             if obj is not None:
@@ -184,14 +201,15 @@ def create_message(user: Any, owner: models.Model | None = None, **kwargs: Any) 
         kwargs["mail_mode"] = get_preferences(user).mail_mode
     if kwargs.get("mail_mode") == "silent":
         return None
+    model = message_model()
     if user is not None and owner is not None:
         owner_type, owner_id = _generic(owner)
-        if Message.objects.filter(user=user, owner_type=owner_type, owner_id=owner_id,
+        if model.objects.filter(user=user, owner_type=owner_type, owner_id=owner_id,
                                   seen__isnull=True).exists():
             return None
     if is_quiet():
         kwargs.setdefault("pushed", timezone.now())
     with transaction.atomic():
-        msg = Message.objects.create(user=user, owner=owner, **kwargs)
-        announce(Message, [msg])
+        msg = model.objects.create(user=user, owner=owner, **kwargs)
+        announce(model, [msg])
     return msg

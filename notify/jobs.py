@@ -39,6 +39,8 @@ JOBS: dict[str, str] = {
     "push": "notify.push.jobs.push_pending",
     "cleanup": "notify.cleanup.clear_seen_messages",
 }
+#: The function that enqueues a job on each worker engine (its module wraps the jobs as that engine's tasks).
+ENQUEUERS = {"tasks": "notify.tasks.enqueue", "celery": "notify.celery_tasks.enqueue"}
 #: The engines that ``NOTIFY['job_backend']`` can name (``"auto"`` picks one of them).
 BACKENDS = ("thread", "cron", "tasks", "celery")
 
@@ -239,14 +241,9 @@ def dispatcher(backend: str | None = None) -> Callable[[str], Any]:
     backend = backend or job_backend()
     if backend in ("thread", "cron"):
         return _run_inline
-    if backend == "tasks":
-        from . import tasks
-
-        return tasks.enqueue
-    if backend == "celery":
-        from . import celery_tasks
-
-        return celery_tasks.enqueue
+    if backend in ENQUEUERS:
+        enqueue: Callable[[str], Any] = import_string(ENQUEUERS[backend])
+        return enqueue
     raise ImproperlyConfigured(f"NOTIFY['job_backend'] is {backend!r}; use one of {', '.join(BACKENDS)}.")
 
 

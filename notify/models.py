@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -11,22 +11,26 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from .choicelists import MailModes, MessageTypes
 from .conf import notify_settings
+from .emit import SUBJECT_MAX, MsgFunc, create_message, emit_notification
 from .querysets import MessageQuerySet
 from .text import plain_line
 
-if TYPE_CHECKING:
-    from .choicelists import Choice
+# The delivery functions behind Lino's method names, bound late: mail and live delivery import the models.
+SEND_SUMMARY_EMAILS = "notify.mail.send.send_summary_emails"
+SEND_BROWSER_MESSAGE = "notify.live.send.send_browser_message"
+SEND_TO_ALL_BROWSERS = "notify.live.send.send_browser_message_for_all_users"
+
 
 def default_mail_mode() -> str:
     """Return the mail mode of a user who never chose one: ``NOTIFY['default_mail_mode']``."""
     return str(notify_settings.default_mail_mode)
 
 
-MsgFunc = Callable[[Any, "Choice"], "tuple[str, str] | None"]
 
 
 class Preferences(models.Model):
@@ -57,7 +61,7 @@ class Preferences(models.Model):
 class Message(models.Model):
     """Store one notification message to one user, or to everybody (a broadcast)."""
 
-    subject = models.CharField(_("Subject"), max_length=250)
+    subject = models.CharField(_("Subject"), max_length=SUBJECT_MAX)
     body = models.TextField(_("Body"), blank=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -135,35 +139,28 @@ class Message(models.Model):
         **fields: Any,
     ) -> list[Message]:
         """Create one message per recipient, respecting their preferences."""
-        from .emit import emit_notification
-
         return emit_notification(ar, owner, message_type, msg_func, recipients, **fields)
 
     @classmethod
     def create_message(cls, user: Any, owner: models.Model | None = None, **kwargs: Any) -> Message | None:
         """Create a message unless that user has an unseen one about that owner."""
-        from .emit import create_message
-
         return create_message(user, owner, **kwargs)
 
     @classmethod
     def send_summary_emails(cls, mm: Any) -> int:
         """Send one e-mail per user with everything pending for mail mode ``mm``."""
-        from .mail import send_summary_emails
-
-        return send_summary_emails(mm)
+        send: Callable[[Any], int] = import_string(SEND_SUMMARY_EMAILS)
+        return send(mm)
 
     def send_browser_message(self, user: Any) -> bool:
         """Send this message to the open pages of ``user``; tell whether an event was published."""
-        from .live.send import send_browser_message
-
-        return send_browser_message(user, self)
+        send: Callable[[Any, Message], bool] = import_string(SEND_BROWSER_MESSAGE)
+        return send(user, self)
 
     def send_browser_message_for_all_users(self, user: Any = None) -> bool:
         """Send this message to the open pages of every signed-in user (``user`` sends it, as in Lino)."""
-        from .live.send import send_browser_message_for_all_users
-
-        return send_browser_message_for_all_users(self)
+        send: Callable[[Message], bool] = import_string(SEND_TO_ALL_BROWSERS)
+        return send(self)
 
 
 class SeenBroadcast(models.Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
@@ -22,20 +23,21 @@ def display_name(user: Any) -> str:
     return full or user.get_username()
 
 
-def _cached_preferences(user: Any) -> Any:
-    from .models import Preferences
+def preferences_model() -> Any:
+    """Return the Preferences model (through the app registry: the models import this module's callers)."""
+    return apps.get_model("notify", "Preferences")
 
+
+def _cached_preferences(user: Any) -> Any:
     try:
         return user.notify_preferences
-    except Preferences.DoesNotExist:
+    except preferences_model().DoesNotExist:
         return None
 
 
 def default_preferences(user: Any) -> Any:
     """Return an unsaved preferences object with the site's defaults."""
-    from .models import Preferences
-
-    return Preferences(
+    return preferences_model()(
         user=user,
         mail_mode=notify_settings.default_mail_mode,
         language=settings.LANGUAGE_CODE,

@@ -138,18 +138,18 @@ _broker: Broker | None = None
 _broker_lock = threading.Lock()
 
 
-def _build() -> Broker:
-    path = notify_settings.live_broker
-    if path:
-        try:
-            return import_string(path)()
-        except ImportError as exc:
-            raise ImproperlyConfigured(f"NOTIFY['live_broker'] = {path!r} cannot be imported: {exc}") from exc
-    if notify_settings.live_redis_url:
-        from .redis import RedisBroker
+#: The broker of ``live_redis_url`` (a dotted path, like ``live_broker``).
+REDIS_BROKER = "notify.live.redis.RedisBroker"
 
-        return RedisBroker(notify_settings.live_redis_url, notify_settings.live_redis_channel)
-    return LocalBroker()
+
+def _build() -> Broker:
+    path = notify_settings.live_broker or (REDIS_BROKER if notify_settings.live_redis_url else None)
+    if not path:
+        return LocalBroker()
+    try:
+        return import_string(path)()
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"NOTIFY['live_broker'] = {path!r} cannot be imported: {exc}") from exc
 
 
 def get_broker() -> Broker:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.urls import NoReverseMatch, reverse
 
-from ..models import Message
 from ..text import plain_line
+
+if TYPE_CHECKING:
+    from ..models import Message
 
 #: Longest body text (in characters) that a live event carries; the page links to the whole message.
 BODY_CHARS = 300

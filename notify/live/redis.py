@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from ..conf import notify_settings
 from .broker import Event, LocalBroker, Subscription
 
 logger = logging.getLogger(__name__)
@@ -60,10 +61,10 @@ class _Listener:
 class RedisBroker(LocalBroker):
     """Publish through a Redis channel that every server process listens to."""
 
-    def __init__(self, url: str, channel: str = "notify-live") -> None:
+    def __init__(self, url: str | None = None, channel: str | None = None) -> None:
         super().__init__()
-        self.url = url
-        self.channel = channel
+        self.url = url or notify_settings.live_redis_url
+        self.channel = channel or notify_settings.live_redis_channel
         self._client: Any = None
         self._listeners: dict[asyncio.AbstractEventLoop, _Listener] = {}
         self._listeners_lock = threading.Lock()

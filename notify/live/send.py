@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..models import Message
 from .broker import get_broker
 from .events import message_event
+
+if TYPE_CHECKING:
+    from ..models import Message
 
 logger = logging.getLogger(__name__)
 
