@@ -22,7 +22,7 @@ venv: $(STAMP)  ## Create .venv with the project and its development tools (Djan
 
 prep: $(STAMP)  ## Build the chatter demo database (demo/chatter/chatter.sqlite3) from scratch
 	rm -f demo/chatter/chatter.sqlite3 demo/chatter/chatter.sqlite3-wal demo/chatter/chatter.sqlite3-shm
-	$(PY) -c "import notify; notify.startup('demo.chatter.settings')"
+	$(PY) -c "import notify.lino; notify.lino.startup('demo.chatter.settings')"
 
 demo: prep  ## Build the demo database and serve the chatter demo at http://127.0.0.1:8000/ with its jobs
 	@echo "Chatter demo: http://127.0.0.1:8000/  users andy, bert, chloe, robin; password 1234. Ctrl+C stops."

@@ -38,9 +38,9 @@ def _fill_million(connection, user_ids: list[int]) -> None:
 
 def run() -> list[Result]:
     """Measure the operations that issue 6 names."""
-    import notify
+    import notify.lino
 
-    notify.startup("demo.chatter.settings")
+    notify.lino.startup("demo.chatter.settings")
     from django.contrib.auth import get_user_model
     from django.contrib.contenttypes.models import ContentType
     from django.db import connection, reset_queries
@@ -50,8 +50,8 @@ def run() -> list[Result]:
     from notify.actions import MarkAllSeen
     from notify.bulk import insert_rows
     from notify.cleanup import clear_seen_messages
+    from notify.lino.requests import ActionRequest
     from notify.models import ChangeWatcher, Message, Preferences
-    from notify.requests import ActionRequest
 
     user_model = get_user_model()
     andy = user_model.objects.get(username="andy")

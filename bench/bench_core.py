@@ -10,7 +10,7 @@ import time
 
 from .harness import Result, measure
 
-STARTUP = "import notify; notify.startup('demo.chatter.settings'); from notify.doctest import *"
+STARTUP = "import notify.lino; notify.lino.startup('demo.chatter.settings'); from notify.lino.doctest import *"
 
 
 def _subprocess_seconds(code: str, env: dict[str, str], repeat: int = 3) -> float:
@@ -32,7 +32,7 @@ def run() -> list[Result]:
     def build() -> None:
         if os.path.exists(f"{scratch}/demo.sqlite3"):
             os.unlink(f"{scratch}/demo.sqlite3")
-        subprocess.run([sys.executable, "-c", "import notify; notify.startup('demo.chatter.settings')"],
+        subprocess.run([sys.executable, "-c", "import notify.lino; notify.lino.startup('demo.chatter.settings')"],
                        check=True, env=env)
 
     times = []
@@ -41,16 +41,16 @@ def run() -> list[Result]:
         build()
         times.append(time.perf_counter() - start)
     results = [Result("build the demo database (make prep)", statistics.median(times), None, "< 1.5 s", "3.35 s")]
-    results.append(Result("notify.startup + doctest import", _subprocess_seconds(STARTUP, env), None,
+    results.append(Result("notify.lino.startup + doctest import", _subprocess_seconds(STARTUP, env), None,
                           "< 0.6 s", "1.45 s"))
 
-    import notify
+    import notify.lino
 
-    notify.startup("demo.chatter.settings")
+    notify.lino.startup("demo.chatter.settings")
     from django.contrib.auth import get_user_model
 
+    from notify.lino.tables import AllMessages
     from notify.models import Message, Preferences
-    from notify.tables import AllMessages
 
     user_model = get_user_model()
     users = user_model.objects.bulk_create(user_model(username=f"bench{i:05d}") for i in range(10_000))

@@ -35,8 +35,8 @@ with SlowSMTPServer() as server:
 #: objects, and its garbage collector would slow the direct run alone.
 DIRECT = """
 import time
-import notify
-notify.startup("demo.chatter.settings")
+import notify.lino
+notify.lino.startup("demo.chatter.settings")
 from notify.mail import send_pending_emails_often
 start = time.perf_counter()
 sent = send_pending_emails_often()
@@ -220,9 +220,9 @@ def _hanging_push() -> Result:
 
 def run() -> list[Result]:
     """Measure the mail run directly and through a db_worker, and pushes through a db_worker."""
-    import notify
+    import notify.lino
 
-    notify.startup("demo.chatter.settings")
+    notify.lino.startup("demo.chatter.settings")
     from tests.support.workers import Workers, smtp_env
 
     server, port = _smtp_server()

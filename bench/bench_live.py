@@ -117,9 +117,9 @@ def _redis_url() -> str | None:
 
 
 def run() -> list[Result]:
-    import notify
+    import notify.lino
 
-    notify.startup("demo.chatter.settings")
+    notify.lino.startup("demo.chatter.settings")
     keys = _sessions(CLIENTS)
     results = []
     variants = [("in-process broker", {})]

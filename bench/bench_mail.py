@@ -33,9 +33,9 @@ def _reset(ids: list[int]) -> None:
 
 def run() -> list[Result]:
     """Measure the e-mail runs that issue 3 names."""
-    import notify
+    import notify.lino
 
-    notify.startup("demo.chatter.settings")
+    notify.lino.startup("demo.chatter.settings")
     from django.core import mail
     from django.test.utils import override_settings
     from django.utils import timezone

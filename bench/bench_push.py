@@ -119,9 +119,9 @@ def _hanging(users: list[Any]) -> Result:
 
 def run() -> list[Result]:
     """Measure throughput against a serial baseline, and head-of-line blocking by hanging endpoints."""
-    import notify
+    import notify.lino
 
-    notify.startup("demo.chatter.settings")
+    notify.lino.startup("demo.chatter.settings")
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.test.utils import override_settings

@@ -10,10 +10,10 @@ def main(argv: list[str]) -> None:
     if argv[1:2] == ["shell"]:
         import code
 
-        import notify
+        import notify.lino
 
-        notify.startup()
-        from notify import doctest
+        notify.lino.startup()
+        from notify.lino import doctest
 
         namespace = {name: getattr(doctest, name) for name in doctest.__all__}
         code.interact(banner="notify demo shell: rt, dd, settings are loaded; try rt.show('notify.AllMessages')",

@@ -14,13 +14,6 @@ _LAZY = {
 }
 
 
-def startup(settings_module: str | None = None) -> None:
-    """Set Django up with ``settings_module`` and build its demo database if it is missing."""
-    from .boot import startup as _startup
-
-    _startup(settings_module)
-
-
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
@@ -29,4 +22,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'notify' has no attribute {name!r}")
 
 
-__all__ = ["startup", *_LAZY]
+__all__ = list(_LAZY)

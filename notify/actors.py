@@ -21,6 +21,23 @@ class HasUser(Protocol):
 Actor: TypeAlias = AbstractBaseUser | HttpRequest | HasUser | None
 
 
+class Acting:
+    """Who acts (a user, or None for the system) and through which HTTP request, if any."""
+
+    def __init__(self, user: Any = None, request: HttpRequest | None = None) -> None:
+        if user is None and request is not None:
+            user = user_of(request)
+        self.user = user
+        self.request = request
+
+    def get_user(self) -> Any:
+        """Return the acting user, or None for the system."""
+        return self.user
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} user={self.user!r}>"
+
+
 def user_of(actor: Actor) -> Any:
     """Return the acting user of ``actor``, or None for the system and for anonymous requests."""
     if actor is None:

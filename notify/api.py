@@ -29,7 +29,7 @@ from .models import Message, Preferences, Subscription
 from .notifying import NotifyingAction, NotifyingView
 from .push.jobs import push_pending
 from .signals import is_quiet, messages_created, quietly
-from .text import html_to_text, plain_line, sanitize_html
+from .text import html_to_text, plain_line, safe_html, sanitize_html
 from .users import display_name, get_preferences
 
 __all__ = [
@@ -38,7 +38,7 @@ __all__ = [
     "MessageTypes", "NotifyError", "NotifyingAction", "NotifyingView", "Preferences", "Subscription",
     "UnknownChoice", "acting_name", "broadcast", "clear_seen_messages", "create_message", "display_name", "emit",
     "emit_notification", "get_preferences", "html_to_text", "is_quiet", "mark_all_seen", "mark_seen",
-    "mark_unseen", "messages_created", "plain_line", "push_pending", "quietly", "sanitize_html",
+    "mark_unseen", "messages_created", "plain_line", "push_pending", "quietly", "safe_html", "sanitize_html",
     "send_pending_emails_daily", "send_pending_emails_often", "send_pending_emails_weekly", "unread_count",
     "user_of",
 ]

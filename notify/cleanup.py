@@ -10,13 +10,11 @@ from typing import Any
 
 from django.db import connections, transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
-from . import shutdown
+from . import clock, shutdown
 from .conf import notify_settings
 from .exceptions import ImproperlyConfigured
 from .models import Message, SeenBroadcast
-from .utils import today
 
 logger = logging.getLogger(__name__)
 
@@ -27,12 +25,8 @@ _SETTING: Any = object()
 
 
 def current_time() -> datetime.datetime:
-    """Return the site's "now": the current time of day on :func:`notify.utils.today`."""
-    now = timezone.localtime()
-    day = today()
-    if day == now.date():
-        return now
-    return now.replace(year=day.year, month=day.month, day=day.day)
+    """Return the site's "now" (:func:`notify.clock.now`), from which the age of messages counts."""
+    return clock.now()
 
 
 def _days(value: Any) -> float | None:

@@ -68,10 +68,6 @@ DEFAULTS: dict[str, Any] = {
     "job_retry_after": 60,
     # The mail mode of a user who never chose one.
     "default_mail_mode": "often",
-    # The date that ``notify.utils.today()`` returns (None: the real date).
-    "demo_date": None,
-    # Dotted path of a callable that fills an empty database with demo data.
-    "demo_builder": None,
     # Live delivery: Redis URL that all server processes share (None: deliver within one process).
     "live_redis_url": None,
     # Live delivery: the Redis publish/subscribe channel (give each site sharing a Redis its own).

@@ -149,10 +149,17 @@ def get_environment() -> jinja2.Environment:
     )
     env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext)
     env.filters.update(rich=rich, plain=plain, datetime=format_datetime)
-    from .runtime import rt
-
-    env.globals.update(E=E, rt=rt, settings=settings)
+    env.globals.update(E=E, settings=settings, **_globals)
     return env
+
+
+_globals: dict[str, Any] = {}
+
+
+def add_globals(**values: Any) -> None:
+    """Make ``values`` available to every e-mail template (the Lino layer adds ``rt`` and ``dd``)."""
+    _globals.update(values)
+    get_environment.cache_clear()
 
 
 def render(template_name: str, context: dict[str, Any]) -> str:

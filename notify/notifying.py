@@ -20,11 +20,10 @@ from django.utils.translation import ngettext
 from django.views.generic.detail import SingleObjectMixin
 from django.views.generic.edit import FormView
 
-from .actors import user_of
+from .actors import Acting, user_of
 from .emit import SUBJECT_MAX
 from .exceptions import InvalidMessage
 from .models import Message
-from .requests import ActionRequest
 
 
 class NotifyingForm(forms.Form):
@@ -123,7 +122,7 @@ class NotifyingAction:
         action = self
 
         def admin_action(modeladmin: Any, request: HttpRequest, queryset: models.QuerySet) -> HttpResponse | None:
-            ar = ActionRequest(request=request)
+            ar = Acting(request=request)
             if "notify_apply" in request.POST:
                 form = action.get_form(ar, None, request.POST)
                 if form.is_valid():
@@ -161,7 +160,7 @@ class NotifyingView(LoginRequiredMixin, SingleObjectMixin, FormView):
         if self.action is None:
             raise TypeError(f"{type(self).__name__} needs an action")
         self.object = self.get_object()
-        self.ar = ActionRequest(request=self.request)
+        self.ar = Acting(request=self.request)
         if not self.action.has_permission(self.ar, self.object):
             raise PermissionDenied
         return self.object

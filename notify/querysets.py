@@ -50,6 +50,10 @@ class MessageQuerySet(_Base):
         """Return the unsent messages of mail mode ``mode`` that can be e-mailed (claimed or not)."""
         return self.filter(mail_mode=mode, sent__isnull=True).filter(Q(user__isnull=True) | mailable("user__"))
 
+    def for_display(self) -> MessageQuerySet:
+        """Load what a list of messages shows (recipient, their nickname, what it replies to) in two queries."""
+        return self.select_related("user__notify_preferences").prefetch_related("reply_to")
+
     def unpushed(self) -> MessageQuerySet:
         """Return the messages that the push outbox has not taken yet."""
         return self.filter(pushed__isnull=True)

@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin
 
 import nh3
+from django.utils.safestring import SafeString, mark_safe
 
 from .conf import notify_settings
 
@@ -170,3 +171,8 @@ def html_to_text(html: str) -> str:
 def plain_line(text: str) -> str:
     """Return ``text`` as one line of plain text: markup removed, line breaks and runs of spaces collapsed."""
     return " ".join(html_to_text(str(text)).split())
+
+
+def safe_html(markup: str) -> SafeString:
+    """Return rich text with anything that could run script removed, ready to put in a page."""
+    return mark_safe(sanitize_html(markup or ""))  # noqa: S308 - nh3 removed scripts, handlers and javascript: links

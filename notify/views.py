@@ -11,26 +11,20 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from .actions import ClearSeen, MarkAllSeen, MarkSeen, SeenAction, is_seen, unseen_for, visible_to
+from .actors import Acting
 from .conf import notify_settings
 from .live.events import message_event
 from .live.send import send_unread_count
 from .models import Message
-from .requests import ActionRequest
-from .tables import AllMessages, MyMessages
-from .text import sanitize_html
+from .text import safe_html
 from .users import display_name
 
 #: Messages per page on the HTML lists.
 PAGE_SIZE = 50
-
-
-def safe_html(markup: str) -> SafeString:
-    """Return rich text with anything that could run script removed, ready to put in a page."""
-    return mark_safe(sanitize_html(markup or ""))  # noqa: S308 - nh3 removed scripts, handlers and javascript: links
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -80,11 +74,11 @@ def _page(request: HttpRequest, queryset: Any) -> Any:
 @signed_in
 def my_messages(request: HttpRequest) -> HttpResponse:
     """Show the signed-in user's messages (MyMessages), newest first, with the seen actions."""
-    queryset = MyMessages.get_queryset(ActionRequest(request.user, request)).order_by("-created", "-id")
+    queryset = Message.objects.visible_to(request.user).for_display().order_by("-created", "-id")
     page = _page(request, queryset)
     return render(request, "notify/my_messages.html", {
         "base_template": notify_settings.base_template, "page": page,
-        "rows": [_row(m) for m in page], "title": MyMessages.label,
+        "rows": [_row(m) for m in page], "title": _("My messages"),
     })
 
 
@@ -94,10 +88,10 @@ def all_messages(request: HttpRequest) -> HttpResponse:
     """Show every message of the site (AllMessages), newest first; for administrators only."""
     if not request.user.is_staff:
         raise PermissionDenied("Only administrators see all messages.")
-    page = _page(request, AllMessages.get_queryset(ActionRequest(request.user, request)).order_by("-created", "-id"))
+    page = _page(request, Message.objects.for_display().order_by("-created", "-id"))
     return render(request, "notify/all_messages.html", {
         "base_template": notify_settings.base_template, "page": page,
-        "rows": [_row(m) for m in page], "title": AllMessages.label,
+        "rows": [_row(m) for m in page], "title": _("All messages"),
     })
 
 
@@ -154,7 +148,7 @@ def _after_action(request: HttpRequest, changed: int) -> HttpResponse:
 
 def _run(action: type[SeenAction], request: HttpRequest, pk: int | None = None) -> HttpResponse:
     try:
-        changed = action.run(ActionRequest(request.user, request), pk)
+        changed = action.run(Acting(request.user, request), pk)
     except Message.DoesNotExist:
         raise Http404("No such message.") from None
     return _after_action(request, changed)

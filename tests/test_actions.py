@@ -8,8 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from notify.actions import ClearSeen, MarkAllSeen, MarkSeen, unseen_for, visible_to
 from notify.bulk import insert_rows
 from notify.exceptions import NotifyError
+from notify.lino.requests import login
 from notify.models import Message, SeenBroadcast
-from notify.requests import login
 
 
 @pytest.fixture

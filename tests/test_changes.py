@@ -7,8 +7,8 @@ from django.test.utils import CaptureQueriesContext
 
 from notify.changes import ChangeNotifier, ChangeSet, display_value
 from notify.exceptions import InvalidRecipient, NotifyError
+from notify.lino.requests import ActionRequest, login
 from notify.models import ChangeWatcher, Message, Preferences
-from notify.requests import ActionRequest, login
 
 
 def _group(name):

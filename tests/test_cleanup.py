@@ -119,7 +119,7 @@ def test_default_now_is_the_demo_date(db):
     Message.objects.update(seen=NOW)
     assert current_time().date() == datetime.date(2024, 4, 6)
     assert clear_seen_messages() == 0  # the demo's messages are from "today"
-    with override_settings(NOTIFY={}):
+    with override_settings(NOTIFY_LINO={}):
         assert current_time().date() != datetime.date(2024, 4, 6)
         assert clear_seen_messages() == 78  # all but the broadcast nobody has seen
 
@@ -158,7 +158,7 @@ def test_lazy_name(db):
 def test_management_command(db):
     Message.objects.filter(user__isnull=False).update(seen=NOW)
     out = StringIO()
-    with override_settings(NOTIFY={}):
+    with override_settings(NOTIFY_LINO={}):
         call_command("notify_clear_seen", "--dry-run", stdout=out)
         assert out.getvalue() == "Would remove 78 notification messages.\n"
         call_command("notify_clear_seen", stdout=out)

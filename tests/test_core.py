@@ -14,8 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from notify.choicelists import ChoiceList, MailModes
 from notify.conf import notify_settings
 from notify.exceptions import NotifyError, UnknownChoice
+from notify.lino.tables import AllMessages, render, resolve
 from notify.models import Message
-from notify.tables import AllMessages, render, resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,10 +89,10 @@ def test_system_checks(value, ids):
 
 
 def test_startup_refuses_to_switch_settings():
-    import notify
+    import notify.lino
 
     with pytest.raises(NotifyError, match="cannot switch"):
-        notify.startup("other.settings")
+        notify.lino.startup("other.settings")
 
 
 def _run(code: str, **kwargs) -> subprocess.CompletedProcess:
@@ -102,7 +102,7 @@ def _run(code: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 def test_the_three_lines_print_the_spec_table(db):
-    done = _run("import notify; notify.startup('demo.chatter.settings'); from notify.doctest import *; "
+    done = _run("import notify.lino; notify.lino.startup('demo.chatter.settings'); from notify.lino.doctest import *; "
                 "rt.show('notify.AllMessages')")
     assert done.returncode == 0, done.stderr
     assert " Welcome on board, Chloe.                                       Chloe Cleoment" in done.stdout
@@ -111,7 +111,7 @@ def test_the_three_lines_print_the_spec_table(db):
 def test_startup_builds_a_missing_demo_database(tmp_path):
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path}/fresh.sqlite3")
     done = subprocess.run(
-        [sys.executable, "-c", "import notify; notify.startup('demo.chatter.settings'); "
+        [sys.executable, "-c", "import notify.lino; notify.lino.startup('demo.chatter.settings'); "
          "from notify.models import Message; print(Message.objects.count())"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -121,7 +121,7 @@ def test_startup_builds_a_missing_demo_database(tmp_path):
 def test_startup_works_inside_a_running_event_loop(db):
     code = ("import asyncio\n"
             "async def main():\n"
-            "    import notify; notify.startup('demo.chatter.settings')\n"
+            "    import notify.lino; notify.lino.startup('demo.chatter.settings')\n"
             "    from notify.models import Message; print(Message.objects.count())\n"
             "asyncio.run(main())\n")
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}

@@ -8,8 +8,8 @@ from django.utils import translation
 
 from demo.chatter.models import Group
 from notify.exceptions import InvalidMessage, InvalidRecipient, NotifyError, UnknownChoice
+from notify.lino.requests import ActionRequest
 from notify.models import Message, Preferences
-from notify.requests import ActionRequest
 from notify.signals import messages_created
 
 User = get_user_model()

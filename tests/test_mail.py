@@ -131,9 +131,9 @@ def test_weekly_digest_really_goes_out(db, smtp_server):
 
 def test_refused_recipient_stays_pending_and_gets_the_broadcast_once(db, smtp_server, caplog):
     from notify.actions import MarkSeen
+    from notify.lino.requests import login
     from notify.mail import send_summary_emails
     from notify.models import Message
-    from notify.requests import login
 
     bert_pending = Message.objects.filter(user__username="bert", sent__isnull=True).count()
     MarkSeen.run(login("bert"), Message.objects.get(user__isnull=True))

@@ -8,9 +8,9 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client, RequestFactory
 
 from notify.exceptions import InvalidMessage
+from notify.lino.requests import login
 from notify.models import Message
 from notify.notifying import NotifyingAction, NotifyingForm, NotifyingView
-from notify.requests import login
 
 
 @pytest.fixture

@@ -250,7 +250,7 @@ def test_a_run_killed_in_the_middle_of_a_push_is_finished_by_the_next(transactio
     sub = service.subscriber(hang=True)
     subscribe(get_user_model().objects.get(username="bert"), sub.info())
     message = broadcast()
-    code = ("import notify; notify.startup('demo.chatter.settings');"
+    code = ("import notify.lino; notify.lino.startup('demo.chatter.settings');"
             "from django.conf import settings; from django.test import override_settings;"
             "override_settings(NOTIFY={**settings.NOTIFY, 'push_timeout': 60}).enable();"
             "from notify.push.jobs import push_pending; push_pending()")

@@ -11,11 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from notify.changes import ChangeNotifier, ChangeSet, acting_name
-from notify.choicelists import MessageTypes
-from notify.models import Message
-from notify.requests import ActionRequest
-from notify.users import display_name
+from notify.api import ChangeNotifier, ChangeSet, Message, MessageTypes, acting_name, display_name
 
 COMMENT = MessageTypes.add_item("comment", gettext_lazy("Comment"))
 
@@ -83,8 +79,8 @@ class Comment(ChangeNotifier):
         return self.body
 
     def notify_members(self, ar: Any = None) -> list[Message]:
-        """Notify every member of the group except the author about this comment."""
-        ar = ar or ActionRequest(self.author)
+        """Notify every member of the group except the author (or ``ar``'s user) about this comment."""
+        ar = ar or self.author
         members = self.group.members.select_related("notify_preferences").order_by("username")
         author = display_name(self.author)
 

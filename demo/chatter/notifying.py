@@ -9,8 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from notify.actors import user_of
-from notify.notifying import NotifyingAction, NotifyingView
+from notify.api import NotifyingAction, NotifyingView, user_of
 
 from .models import Group
 

@@ -11,9 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connections, transaction
 
-from notify.models import Message, Preferences
-from notify.requests import ActionRequest
-from notify.signals import quietly
+from notify.api import Message, Preferences, quietly
 
 from .models import Comment, Group, Membership
 
@@ -131,4 +129,4 @@ def seed() -> None:
         comment = Comment.objects.create(group=group, author=author, body=BODIES[n % len(BODIES)],
                                          created=created)
         if n >= 7:
-            comment.notify_members(ActionRequest(author))
+            comment.notify_members(author)

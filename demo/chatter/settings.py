@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "notify",
+    "notify.lino",
     "demo.chatter",
     "django_tasks_db",
 ]
@@ -149,9 +150,10 @@ if os.environ.get("CELERY_UNACKED_RESTORE_INTERVAL"):
     CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_throttle"] = 1
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
+# The Lino layer (notify.lino): the demo's date, and what fills an empty database.
+NOTIFY_LINO = {"demo_date": "2024-04-06", "demo_builder": "demo.chatter.seed.build"}
+
 NOTIFY = {
-    "demo_date": "2024-04-06",
-    "demo_builder": "demo.chatter.seed.build",
     # E-mails: absolute links, and a Reply-To address that names the comment a reply answers.
     "site_url": "http://127.0.0.1:8000",
     "mail_reply_to": "chatter+{model}-{id}@chatter.localhost",

@@ -11,9 +11,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from notify.requests import ActionRequest
-from notify.users import display_name
-from notify.views import safe_html
+from notify.api import display_name, safe_html
 
 from .forms import CommentForm
 from .models import Group
@@ -82,7 +80,7 @@ def group(request: HttpRequest, pk: int) -> HttpResponse:
         comment.group, comment.author = group, request.user
         with transaction.atomic():
             comment.save()
-            notified = comment.notify_members(ActionRequest(request.user, request))
+            notified = comment.notify_members(request)
         messages.success(request, f"Your comment was posted; {len(notified)} member(s) notified.")
         return redirect(f"{request.path}#comment-{comment.pk}")
     members = list(group.members.select_related("notify_preferences").order_by("username"))

@@ -18,10 +18,10 @@ from django.utils.translation import ngettext
 from markupsafe import Markup
 
 from .. import jinja
+from ..actors import Acting
 from ..choicelists import MailModes
 from ..conf import notify_settings
 from ..exceptions import ImproperlyConfigured
-from ..requests import ActionRequest
 from ..users import display_name, get_preferences, language_of
 from .html import plain_line
 
@@ -94,9 +94,9 @@ def reply_address(pattern: str, app_label: str, model: str, pk: Any) -> str:
     return address
 
 
-def request_of(message: Any) -> ActionRequest:
+def request_of(message: Any) -> Acting:
     """Return the action request that caused ``message``: its actor's (the system's when it has none)."""
-    return ActionRequest(message.actor)
+    return Acting(message.actor)
 
 
 def _context(user: Any, messages: Sequence[Any], mode: Any) -> dict[str, Any]:

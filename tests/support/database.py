@@ -35,7 +35,7 @@ def _fingerprint() -> str:
 
 def _build(url: str) -> None:
     env = dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE=SETTINGS)
-    code = f"import notify; notify.startup({SETTINGS!r})"
+    code = f"import notify.lino; notify.lino.startup({SETTINGS!r})"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 
-from .exceptions import NotifyError
+from ..exceptions import NotifyError
 
 
 def _in_event_loop() -> bool:
@@ -39,10 +39,10 @@ def ensure_demo_database(using: str = "default") -> bool:
     from django.db import connections
     from django.utils.module_loading import import_string
 
-    from .conf import notify_settings
-    from .models import Message
+    from ..models import Message
+    from .conf import lino_setting
 
-    builder = notify_settings.demo_builder
+    builder = lino_setting("demo_builder")
     if not builder:
         return False
     connection = connections[using]

@@ -12,11 +12,11 @@ from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from .actions import is_seen
-from .choicelists import Choice, ChoiceList
-from .exceptions import NotifyError
-from .models import Message
-from .users import display_name
+from ..actions import is_seen
+from ..choicelists import Choice, ChoiceList
+from ..exceptions import NotifyError
+from ..models import Message
+from ..users import display_name
 
 
 @functools.cache
@@ -153,8 +153,8 @@ class MyMessages(Messages):
     @classmethod
     def get_queryset(cls, ar: Any) -> QuerySet[Message]:
         """Return the messages that the acting user may see."""
-        from .actions import visible_to
-        from .actors import user_of
+        from ..actions import visible_to
+        from ..actors import user_of
 
         return visible_to(user_of(ar)).select_related("user__notify_preferences").prefetch_related(
             "reply_to").order_by("created", "id")

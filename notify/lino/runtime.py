@@ -8,9 +8,9 @@ from typing import Any
 
 from django.apps import apps
 
+from ..clock import today
 from .requests import ActionRequest, login
 from .tables import show
-from .utils import today
 
 
 class _Models:

@@ -1,23 +1,9 @@
-"""Small helpers: the site's date, and whether this process is a development server."""
+"""Lino's small helpers: whether this process is a development server."""
 
 from __future__ import annotations
 
-import datetime
 import sys
 from pathlib import Path
-
-from django.utils import timezone
-
-from .conf import notify_settings
-
-
-def today() -> datetime.date:
-    """Return the site's current date (the ``demo_date`` setting if it has one)."""
-    demo = notify_settings.demo_date
-    if demo:
-        return demo if isinstance(demo, datetime.date) else datetime.date.fromisoformat(str(demo))
-    return timezone.localdate()
-
 
 #: Management commands and programs whose processes count as development servers (Lino's rule, plus pytest).
 DEV_COMMANDS = ("runserver", "test")

@@ -1,10 +1,10 @@
-"""The namespace of documentation pages: ``from notify.doctest import *``."""
+"""The namespace of documentation pages: ``from notify.lino.doctest import *``."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone, translation
 
-from .choicelists import MailModes, MessageTypes
+from ..choicelists import MailModes, MessageTypes
 from .runtime import dd, rt
 from .utils import is_devserver
 
