@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.db import connections, models
+from django.db import NotSupportedError, connections, models
 
 _PLAIN = (str, int, float, type(None))
 
@@ -18,9 +18,10 @@ def insert_rows(model: type[models.Model], field_names: Sequence[str], rows: Seq
 
     SQLite and PostgreSQL get one ``INSERT ... SELECT`` from a JSON array
     parameter (Django's ``bulk_create`` needs one statement per 999 values on
-    SQLite); other databases fall back to ``bulk_create`` where it returns
-    the new ids (MariaDB), else to one INSERT per row (MySQL). Concrete fields
-    given neither per row nor in ``common`` get their default.
+    SQLite); MariaDB gets ``bulk_create``, which returns the new ids there.
+    A database that returns no ids from a bulk insert (MySQL) raises
+    ``NotSupportedError``. Concrete fields given neither per row nor in
+    ``common`` get their default.
     """
     if not rows:
         return []
@@ -31,16 +32,9 @@ def insert_rows(model: type[models.Model], field_names: Sequence[str], rows: Seq
         if not field.primary_key and field.name not in common and field.name not in field_names:
             common[field.name] = field.get_default()
     if connection.vendor not in ("sqlite", "postgresql"):
-        objs = [model(**common, **dict(zip(field_names, row))) for row in rows]
-        manager = model._default_manager.using(using)
-        if connection.features.can_return_rows_from_bulk_insert:
-            manager.bulk_create(objs)
-        else:  # MySQL gives no ids back from a multi-row INSERT: one INSERT each
-            for obj in objs:
-                obj.save(using=using, force_insert=True)
-        return [obj.pk for obj in objs]
-    row_fields = [meta.get_field(name) for name in field_names]
-    common_fields = [meta.get_field(name) for name in common]
+        return _bulk_create(model, field_names, rows, common, using)
+    row_fields = [_field(model, name) for name in field_names]
+    common_fields = [_field(model, name) for name in common]
     cheap = [not isinstance(f, (models.DateField, models.TimeField)) for f in row_fields]
     data = json.dumps([
         [v if plain and isinstance(v, _PLAIN) else _prep(f, v, connection)
@@ -65,6 +59,28 @@ def insert_rows(model: type[models.Model], field_names: Sequence[str], rows: Seq
         return sorted(row[0] for row in cursor.fetchall())
 
 
+def _field(model: type[models.Model], name: str) -> models.Field:
+    """Return the concrete field ``name`` of ``model`` (rows and ``common`` name concrete fields only)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise TypeError(f"{model.__name__}.{name} is not a concrete field")
+    return field
+
+
+def _bulk_create(model: type[models.Model], field_names: Sequence[str], rows: Sequence[Sequence[Any]],
+                 common: dict[str, Any], using: str) -> list[int]:
+    """Insert through ``bulk_create`` on databases that return the new ids from it (MariaDB 10.5+)."""
+    connection = connections[using]
+    if not connection.features.can_return_rows_from_bulk_insert:
+        raise NotSupportedError(f"Emitting needs a database that returns the ids of a bulk insert (PostgreSQL, "
+                                f"SQLite, MariaDB 10.5+); {connection.display_name} does not.")
+    shared = {_field(model, name).attname: getattr(value, "pk", value) for name, value in common.items()}
+    names = [_field(model, name).attname for name in field_names]
+    objs = [model(**shared, **dict(zip(names, row))) for row in rows]
+    model._default_manager.using(using).bulk_create(objs)
+    return [int(obj.pk) for obj in objs]
+
+
 def _prep(field: models.Field, value: Any, connection: Any) -> Any:
     if isinstance(value, models.Model):
         value = value.pk
@@ -77,7 +93,7 @@ def _prep(field: models.Field, value: Any, connection: Any) -> Any:
 def _cast(field: models.Field, connection: Any) -> str:
     if isinstance(field, (models.CharField, models.TextField)):
         return "text"
-    return field.rel_db_type(connection) if field.is_relation else field.db_type(connection)
+    return str(field.db_type(connection))  # a foreign key's is its target's (ForeignKey.db_type)
 
 
 def _pg_value(field: models.Field, index: int, connection: Any) -> str:

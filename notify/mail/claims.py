@@ -52,7 +52,8 @@ def claim(mode: str, token: str) -> int:
             return Message.objects.filter(free, pk__in=candidates.values("pk")).update(mail_claim=token)
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic(savepoint=False):
-            locked = candidates.select_for_update(skip_locked=True, of=("self",)).values("pk")
+            of = ("self",) if connection.features.has_select_for_update_of else ()
+            locked = candidates.select_for_update(skip_locked=True, of=of).values("pk")
             return Message.objects.filter(free, pk__in=Subquery(locked)).update(mail_claim=token)
     return Message.objects.filter(free, pk__in=candidates.values("pk")).update(mail_claim=token)
 
