@@ -43,8 +43,10 @@ test-django6: $(STAMP)  ## Run the suite with Django 6.x on Python 3.12 (the tox
 docs: $(STAMP)  ## Build the Sphinx site with warnings as errors (the tox env docs)
 	$(VENV)/bin/sphinx-build -q -W --keep-going -b html docs docs/_build/html
 
-lint: $(STAMP)  ## Check the code with ruff (the tox env lint)
+lint: $(STAMP)  ## Check the code: ruff, mypy, and that the models need no new migration
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	DJANGO_SETTINGS_MODULE=demo.chatter.settings $(PY) -m django makemigrations --check --dry-run
 
 bench: $(STAMP)  ## Print times and SQL query counts of the operations the issues name
 	$(PY) -m bench

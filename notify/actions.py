@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.db import connections, router
-from django.db.models import Q, QuerySet
+from django.db.models import Field, Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -105,7 +105,10 @@ def _see_broadcasts(user: Any, now: Any, pk: Any = None) -> int:
     qn = connection.ops.quote_name
     seen_field = SeenBroadcast._meta.get_field("seen")
     table, messages = qn(SeenBroadcast._meta.db_table), qn(Message._meta.db_table)
-    column = {name: qn(SeenBroadcast._meta.get_field(name).column) for name in ("message", "user", "seen")}
+    # All three are concrete fields of SeenBroadcast (not reverse relations), so each has a column.
+    column = {
+        name: qn(cast(Field, SeenBroadcast._meta.get_field(name)).column) for name in ("message", "user", "seen")
+    }
     pk_column, recipient = qn(Message._meta.pk.column), qn(Message._meta.get_field("user").column)
     sql = (
         f"INSERT INTO {table} ({column['message']}, {column['user']}, {column['seen']}) "

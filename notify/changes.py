@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, cast
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
@@ -91,7 +91,10 @@ def display_value(field: models.Field, value: Any, related: dict[tuple[type, Any
     if value is None or value == "":
         return "—"
     if field.is_relation:
-        return str(related.get((field.related_model, value), f"#{value}"))
+        model = field.related_model
+        if isinstance(model, type) and (model, value) in related:
+            return str(related[(model, value)])
+        return f"#{value}"
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(value, bool):
@@ -204,7 +207,8 @@ class ChangeNotifier(models.Model):
         related = cw.related_objects()
         items = []
         for change in updates:
-            field = self._meta.get_field(change.name)
+            # The changes come from the concrete fields (see _watched_fields), never from a reverse relation.
+            field = cast(models.Field, self._meta.get_field(change.name))
             items.append((change.verbose_name[:1].upper() + change.verbose_name[1:],
                           display_value(field, change.old, related), display_value(field, change.new, related)))
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {} → {}</li>", items))
@@ -245,12 +249,15 @@ class ChangeNotifier(models.Model):
 
 def _related_objects(model: type[models.Model], updates: list[FieldChange]) -> dict[tuple[type, Any], Any]:
     """Load the related objects that changed foreign keys point to, one query per related model."""
-    wanted: dict[type, set[Any]] = {}
+    wanted: dict[type[models.Model], set[Any]] = {}
     for change in updates:
         field = model._meta.get_field(change.name)
         if field.is_relation:
-            wanted.setdefault(field.related_model, set()).update(v for v in (change.old, change.new) if v is not None)
-    found = {}
+            related_model = field.related_model
+            if not isinstance(related_model, type):
+                raise NotifyError(f"{model.__name__}.{change.name} points to an unresolved model: {related_model!r}")
+            wanted.setdefault(related_model, set()).update(v for v in (change.old, change.new) if v is not None)
+    found: dict[tuple[type, Any], Any] = {}
     for related_model, ids in wanted.items():
         for pk, obj in related_model._default_manager.in_bulk(ids).items():
             found[(related_model, pk)] = obj

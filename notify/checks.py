@@ -21,8 +21,10 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     if not notify_settings.is_valid():
         return [checks.Error("NOTIFY must be a dict.", hint="Write NOTIFY = {'remove_after': 14, ...}.",
                              id="notify.E001")]
-    errors = [checks.Error(f"NOTIFY has an unknown key {key!r}.", hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.",
-                           id="notify.E002") for key in notify_settings.unknown_keys()]
+    errors: list[checks.CheckMessage] = [
+        checks.Error(f"NOTIFY has an unknown key {key!r}.", hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.",
+                     id="notify.E002") for key in notify_settings.unknown_keys()
+    ]
     remove_after = notify_settings.remove_after
     if remove_after is not None and (isinstance(remove_after, bool) or not isinstance(remove_after, (int, float))
                                      or remove_after < 0):

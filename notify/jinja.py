@@ -147,7 +147,8 @@ def get_environment() -> jinja2.Environment:
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext)
+    # The i18n extension adds this method when the environment is built; jinja2's types do not declare it.
+    env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext)  # type: ignore[attr-defined]
     env.filters.update(rich=rich, plain=plain, datetime=format_datetime)
     env.globals.update(E=E, settings=settings, **_globals)
     return env

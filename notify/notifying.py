@@ -12,6 +12,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.utils.functional import Promise
 from django.utils.html import linebreaks
@@ -112,7 +113,7 @@ class NotifyingAction:
         return self.run(ar, obj, data["notify_subject"], data["notify_body"], data["notify_silent"])
 
     @classmethod
-    def as_view(cls, **initkwargs: Any) -> Callable[..., HttpResponse]:
+    def as_view(cls, **initkwargs: Any) -> Callable[..., HttpResponseBase]:
         """Return a view that shows the dialog for one object and runs the action on submit."""
         action = initkwargs.pop("action", None) or cls()
         return NotifyingView.as_view(action=action, **initkwargs)
@@ -141,7 +142,8 @@ class NotifyingAction:
             return TemplateResponse(request, "notify/admin/notifying_action.html", context)
 
         admin_action.__name__ = f"notify_{type(self).__name__.lower()}"
-        admin_action.short_description = description or self.label
+        # setattr: mypy does not model attributes set on a function.
+        setattr(admin_action, "short_description", description or self.label)
         return admin_action
 
 
@@ -156,12 +158,16 @@ class NotifyingView(LoginRequiredMixin, SingleObjectMixin, FormView):
     template_name = "notify/notifying_form.html"
     success_url: str | None = None
 
-    def _setup_object(self) -> Any:
+    def _require_action(self) -> NotifyingAction:
         if self.action is None:
             raise TypeError(f"{type(self).__name__} needs an action")
+        return self.action
+
+    def _setup_object(self) -> Any:
+        action = self._require_action()
         self.object = self.get_object()
         self.ar = Acting(request=self.request)
-        if not self.action.has_permission(self.ar, self.object):
+        if not action.has_permission(self.ar, self.object):
             raise PermissionDenied
         return self.object
 
@@ -178,7 +184,7 @@ class NotifyingView(LoginRequiredMixin, SingleObjectMixin, FormView):
     def get_form(self, form_class: Any = None) -> forms.Form:
         """Return the action's dialog."""
         data = self.request.POST if self.request.method == "POST" else None
-        return self.action.get_form(self.ar, self.object, data)
+        return self._require_action().get_form(self.ar, self.object, data)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         """Add the action to the template context."""
@@ -186,7 +192,7 @@ class NotifyingView(LoginRequiredMixin, SingleObjectMixin, FormView):
 
     def form_valid(self, form: forms.Form) -> HttpResponse:
         """Run the action, tell how many were notified and go back to the object."""
-        emitted = self.action.run_form(self.ar, self.object, form)
+        emitted = self._require_action().run_form(self.ar, self.object, form)
         django_messages.success(self.request, _sent(len(emitted)), fail_silently=True)
         return HttpResponseRedirect(self.get_success_url())
 

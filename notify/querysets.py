@@ -11,11 +11,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
 if TYPE_CHECKING:
-    from .models import Message
-
-    _Base = models.QuerySet[Message]
-else:
-    _Base = models.QuerySet
+    from .models import Message  # noqa: F401  (named in the quoted base class of MessageQuerySet)
 
 
 def mailable(prefix: str = "") -> Q:
@@ -32,7 +28,7 @@ def unseen_filter(user: Any) -> Q:
     return Q(user=user, seen__isnull=True) | Q(user__isnull=True, seen_by_me=False)
 
 
-class MessageQuerySet(_Base):
+class MessageQuerySet(models.QuerySet["Message"]):
     """Messages, with the selections the app makes again and again."""
 
     def visible_to(self, user: Any) -> MessageQuerySet:

@@ -55,6 +55,6 @@ def graceful() -> Iterator[None]:
         yield
     finally:
         _installed.on = False
-        for sig, before in previous.items():
-            signal.signal(sig, before)
+        for signum, before in previous.items():
+            signal.signal(signum, before)
         _requested.clear()

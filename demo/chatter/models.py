@@ -20,7 +20,9 @@ class Group(ChangeNotifier):
     """A group of users who talk to each other; its members (and its watchers) hear of its changes."""
 
     name = models.CharField(max_length=100, unique=True)
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="chatter_groups")
+    members: models.ManyToManyField[Any, Membership] = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="chatter_groups"
+    )
 
     class Meta:
         ordering = ["name"]

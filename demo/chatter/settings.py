@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -78,7 +79,7 @@ ROOT_URLCONF = "demo.chatter.urls"
 WSGI_APPLICATION = "demo.chatter.wsgi.application"
 ASGI_APPLICATION = "demo.chatter.asgi.application"
 
-TEMPLATES = [
+TEMPLATES: list[dict[str, Any]] = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [],
@@ -108,6 +109,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # file to itself at every connection.)
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20,
                                        "init_command": "PRAGMA synchronous=NORMAL"}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    # MariaDB (tests of the MySQL code paths): PyMySQL stands in for mysqlclient, which needs a C build.
+    import pymysql
+
+    pymysql.install_as_MySQLdb()
+    DATABASES["default"]["OPTIONS"] = {"charset": "utf8mb4"}
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français")]
@@ -143,7 +150,9 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "chatter")
 CELERY_IMPORTS = ["notify.celery_tasks"]
 CELERY_BEAT_SCHEDULE = beat_schedule(float(os.environ.get("NOTIFY_BEAT_EVERY", "10")))
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, float] = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+}
 if os.environ.get("CELERY_UNACKED_RESTORE_INTERVAL"):
     # Redis: look for the unacknowledged tasks of lost workers every few seconds (tests of killed workers).
     CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_interval"] = float(os.environ["CELERY_UNACKED_RESTORE_INTERVAL"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 
 from ..exceptions import NotifyError
 
@@ -17,15 +18,20 @@ def _in_event_loop() -> bool:
 
 
 def startup(settings_module: str | None = None) -> None:
-    """Set Django up with ``settings_module`` and build its demo database if it is missing."""
+    """Set Django up with ``settings_module`` and build its demo database if it is missing.
+
+    When Django is already set up (by a test runner), its settings must be ``settings_module``
+    or settings that import it (a test suite's settings that extend the project's).
+    """
     import django
     from django.conf import settings
 
     current = os.environ.get("DJANGO_SETTINGS_MODULE")
     if settings_module and settings_module != current:
-        if settings.configured:
+        if settings.configured and settings_module not in sys.modules:
             raise NotifyError(f"Django is already set up with {current!r}, cannot switch to {settings_module!r}")
-        os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
+        if not settings.configured:
+            os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     if _in_event_loop():
         # Jupyter runs cells inside an event loop, where Django refuses synchronous
         # database access; a notebook is single-threaded, so allow it there.

@@ -18,8 +18,10 @@ def check_lino_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.C
     if not isinstance(value, dict):
         return [checks.Error("NOTIFY_LINO must be a dict.", hint="Write NOTIFY_LINO = {'demo_date': '2024-04-06'}.",
                              id="notify.E060")]
-    errors = [checks.Error(f"NOTIFY_LINO has an unknown key {key!r}.", hint=f"Known keys: {', '.join(DEFAULTS)}.",
-                           id="notify.E060") for key in sorted(set(value) - set(DEFAULTS))]
+    errors: list[checks.CheckMessage] = [
+        checks.Error(f"NOTIFY_LINO has an unknown key {key!r}.", hint=f"Known keys: {', '.join(DEFAULTS)}.",
+                     id="notify.E060") for key in sorted(set(value) - set(DEFAULTS))
+    ]
     try:
         demo_date()
     except ValueError:

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from django.db.models import Model, QuerySet
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
@@ -81,7 +82,7 @@ class Table:
 
     app_label: ClassVar[str] = ""
     columns: ClassVar[list[Column]] = []
-    label: ClassVar[str] = ""
+    label: ClassVar[str | Promise] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -192,7 +193,12 @@ def resolve(spec: Any) -> Callable[[Any], str]:
     if isinstance(spec, type) and issubclass(spec, Table):
         return spec.to_text
     if isinstance(spec, type) and issubclass(spec, ChoiceList):
-        return lambda ar=None: choicelist_text(spec)
+        choicelist = spec
+
+        def to_text(ar: Any = None) -> str:
+            return choicelist_text(choicelist)
+
+        return to_text
     raise NotifyError(f"Cannot show {spec!r}")
 
 

@@ -29,7 +29,7 @@ def _unread(user: Any) -> int:
 
 def _after(request: HttpRequest) -> int | None:
     raw = request.headers.get("Last-Event-ID") or request.GET.get("after")
-    if raw in (None, ""):
+    if not raw:
         return None
     value = int(raw)
     if value < 0:
@@ -47,10 +47,10 @@ async def events(user: Any, after: int | None) -> AsyncIterator[bytes]:
         yield b"retry: 1000\n\n"
         last = after
         if after is not None:
-            for event in await sync_to_async(_missed)(user, after):
-                sent.append(event["id"])
-                last = max(last or 0, event["id"])
-                yield encode(event)
+            for missed in await sync_to_async(_missed)(user, after):
+                sent.append(missed["id"])
+                last = max(last or 0, missed["id"])
+                yield encode(missed)
         yield encode({"type": "count", "unread": await sync_to_async(_unread)(user)})
         while True:
             event = await subscription.get(keepalive)
@@ -79,7 +79,7 @@ async def events(user: Any, after: int | None) -> AsyncIterator[bytes]:
         broker.unsubscribe(subscription)
 
 
-async def stream(request: HttpRequest) -> HttpResponse:
+async def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """Answer with the live events of the signed-in user (``?after=<id>`` or Last-Event-ID replays)."""
     user = await request.auser()
     if not user.is_authenticated:

@@ -36,7 +36,7 @@ def admin_contact_error(value: Any) -> str | None:
 
 def _number_errors() -> list[checks.CheckMessage]:
     """Return the errors of the number and urgency settings of push."""
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for key, low in (("push_ttl", 0), ("push_timeout", 0.001), ("push_max_attempts", 1),
                      ("push_retry_delay", 0), ("push_workers", 1)):
         value = getattr(notify_settings, key)

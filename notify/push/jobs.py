@@ -40,6 +40,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -50,6 +51,7 @@ from django.utils import timezone
 from .. import leases, shutdown
 from ..bulk import insert_rows
 from ..conf import notify_settings
+from ..exceptions import NotifyError
 from ..models import Message, PushDelivery, Subscription
 from .payload import build_payload, push_headers
 from .sender import Flight, Outcome, Push, PushSender
@@ -100,7 +102,7 @@ class PushReport:
 
 # Phase 1: expand messages into deliveries -------------------------------------------------------------
 
-def _fresh(messages: list[tuple[int, int | None, datetime.datetime, Any]], now: datetime.datetime) -> list[
+def _fresh(messages: Sequence[tuple[int, int | None, datetime.datetime, Any]], now: datetime.datetime) -> list[
         tuple[int, int | None]]:
     """Return ``(id, user_id)`` of the messages still worth a push: unseen and younger than ``push_ttl``."""
     oldest = now - datetime.timedelta(seconds=int(notify_settings.push_ttl))
@@ -123,7 +125,7 @@ def _deliveries(messages: list[tuple[int, int | None]]) -> list[tuple[int, int]]
     by_user = _subscriptions_by_user(messages)
     everybody = sorted(pk for pks in by_user.values() for pk in pks)
     return [(pk, sub) for pk, user_id in messages
-            for sub in (everybody if user_id is None else by_user.get(user_id, ()))]
+            for sub in (everybody if user_id is None else by_user.get(user_id, []))]
 
 
 def _expand(batch_size: int, report: PushReport) -> bool:
@@ -158,7 +160,8 @@ def _claimable(started: datetime.datetime) -> Q:
     due = Q(attempts=0, due__lte=now) | Q(due__lte=started)
     held_back = PushDelivery.objects.filter(subscription=OuterRef("subscription"), due__gt=now,
                                             error__contains=RETRY_AFTER)
-    return free & due & ~Exists(held_back)
+    # The stubs type Q.__and__ for a Q only, so Q & Exists falls to Exists.__rand__ (a Combinable); it is a Q.
+    return free & due & ~Exists(held_back)  # type: ignore[return-value]
 
 
 class _Due(NamedTuple):
@@ -278,6 +281,13 @@ def _write(plan: _Settlement, now: datetime.datetime, report: PushReport) -> Non
     report.removed += forget(sorted(plan.gone))
 
 
+def _delivery_id(push: Push) -> int:
+    """Return the delivery that ``push`` makes (every push of the outbox has one)."""
+    if push.delivery_id is None:
+        raise NotifyError(f"The push to {push.endpoint} has no delivery_id.")
+    return push.delivery_id
+
+
 class _Run:
     """One run of the outbox: its lease, the deliveries in flight, the outcomes not written yet."""
 
@@ -318,7 +328,7 @@ class _Run:
     def stop(self) -> None:
         """Take back the deliveries that no thread has started and free them for the next run."""
         self.more = False
-        ids = [push.delivery_id for push in self.flight.cancel()]
+        ids = [_delivery_id(push) for push in self.flight.cancel()]
         if ids:
             PushDelivery.objects.filter(pk__in=ids, claim=self.lease.token).update(claim="")
         for pk in ids:
@@ -343,7 +353,7 @@ class _Run:
         now = timezone.now()
         plan = _Settlement(done=self.dropped)
         for outcome in self.unwritten:
-            _settle(outcome, self.held.pop(outcome.push.delivery_id), now, self.report, plan)
+            _settle(outcome, self.held.pop(_delivery_id(outcome.push)), now, self.report, plan)
         _write(plan, now, self.report)
         self.report.outcomes += self.unwritten
         self.unwritten, self.dropped = [], []

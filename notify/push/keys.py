@@ -6,11 +6,15 @@ import base64
 import binascii
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ..exceptions import InvalidVapidKey
+
+if TYPE_CHECKING:
+    from py_vapid import Vapid02
 
 
 @dataclass(frozen=True)
@@ -90,11 +94,13 @@ def check_pair(private_value: str | None, public_value: str | None) -> VapidKeys
     public = load_public_key(public_value)
     if public_bytes(private.public_key()) != public_bytes(public):
         raise InvalidVapidKey("vapid_public_key does not belong to vapid_private_key")
+    if private_value is None or public_value is None:  # unreachable: the loaders refuse an unset key
+        raise InvalidVapidKey("the VAPID key pair is not set")
     return VapidKeys(private_value, public_value)
 
 
 @lru_cache(maxsize=4)
-def vapid_signer(private_value: str):
+def vapid_signer(private_value: str) -> Vapid02:
     """Return a py-vapid signer for the private key (cached: loading a key is not free)."""
     from py_vapid import Vapid02
 

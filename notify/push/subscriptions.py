@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from ..conf import notify_settings
-from ..exceptions import InvalidSubscription
+from ..exceptions import InvalidSubscription, NotifyError
 from ..models import Subscription
 from ..users import check_user
 from .endpoints import check_endpoint
 from .keys import b64url_decode
 
-_FIELD = Subscription._meta.get_field
+
+def _max_length(name: str) -> int:
+    """Return the ``max_length`` of the Subscription field ``name`` (a CharField, URLField included)."""
+    max_length = cast(models.CharField, Subscription._meta.get_field(name)).max_length
+    if max_length is None:
+        raise NotifyError(f"Subscription.{name} must have a max_length.")
+    return max_length
 
 
 def _key(keys: Mapping[str, Any], name: str, size: int) -> str:
     value = keys.get(name)
-    if not isinstance(value, str) or len(value) > _FIELD(name).max_length:
+    if not isinstance(value, str) or len(value) > _max_length(name):
         raise InvalidSubscription(f"keys.{name} must be a base64url string.")
     try:
         raw = b64url_decode(value)
@@ -43,7 +49,7 @@ def parse_subscription(data: Any) -> dict[str, str]:
     if not isinstance(data, Mapping):
         raise InvalidSubscription("A subscription must be a JSON object.")
     endpoint = data.get("endpoint")
-    if not isinstance(endpoint, str) or len(endpoint) > _FIELD("endpoint").max_length:
+    if not isinstance(endpoint, str) or len(endpoint) > _max_length("endpoint"):
         raise InvalidSubscription("endpoint must be a URL of at most 1000 characters.")
     check_endpoint(endpoint, allow_private=bool(notify_settings.push_allow_private_endpoints))
     keys = data.get("keys")
@@ -61,8 +67,8 @@ def subscribe(user: Any, data: Any, *, user_agent: str = "", lang: str = "") -> 
     fields = parse_subscription(data)
     endpoint = fields.pop("endpoint")
     defaults = dict(
-        fields, user=user, user_agent=(user_agent or "")[: _FIELD("user_agent").max_length],
-        lang=(lang or "")[: _FIELD("lang").max_length], failure_count=0,
+        fields, user=user, user_agent=(user_agent or "")[: _max_length("user_agent")],
+        lang=(lang or "")[: _max_length("lang")], failure_count=0,
     )
     with transaction.atomic():
         subscription, _created = Subscription.objects.update_or_create(

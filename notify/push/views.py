@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache, wraps
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ def _error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
-def _json_api(view):
+def _json_api(view: Callable[[HttpRequest, dict[str, Any]], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
     """Require push on, a signed-in user and a JSON object body of reasonable size."""
 
     @wraps(view)
