@@ -1,8 +1,14 @@
-"""Run the doc pages (through sybil) and the tests on a fresh seeded demo database."""
+"""The test suite on pytest-django: every test and doc page starts from the seeded demo database.
+
+pytest-django sets Django up with ``tests.settings`` (the demo's settings on a working copy of the
+seeded template). ``django_db_setup`` builds the template once and copies it; pytest-django's ``db``
+runs a test in a transaction that is rolled back. A test that commits (``transactional_db``, which
+real worker processes and servers need) and every doc page get a fresh copy of the template instead
+of pytest-django's flush, which would empty the seeded tables.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from doctest import ELLIPSIS, NORMALIZE_WHITESPACE
 from typing import Any
@@ -11,37 +17,54 @@ import pytest
 from sybil import Sybil
 from sybil.parsers.rest import DocTestParser, PythonCodeBlockParser, SkipParser
 
-from tests.support.database import SETTINGS, SeededDatabase
-
-os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
-# Playwright's sync API keeps an event loop running in the main thread, where
-# Django would then refuse synchronous database access in every later test.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-_database = SeededDatabase(os.environ.get("DATABASE_URL"))
+from tests.support.database import SeededDatabase, working_database
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Build the seeded template, point Django at a working copy and set Django up."""
-    os.environ["DATABASE_URL"] = _database.prepare()
-    import django
-
-    django.setup()
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    """Remove the working database."""
-    _database.drop()
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_blocker: Any) -> Iterator[None]:
+    """Build the seeded template (once per fingerprint) and the working copy that the settings name."""
+    with django_db_blocker.unblock():
+        working_database().prepare()
+    yield
+    with django_db_blocker.unblock():
+        working_database().drop()
 
 
-def _fresh_page(namespace: dict[str, Any]) -> None:
-    _database.reset()
+@pytest.fixture(autouse=True)
+def _seeded_state(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
+    """Start each database test from the seeded state, on a fresh connection."""
+    wants = {"db", "transactional_db", "asgi_server"} & set(request.fixturenames)
+    if wants:
+        request.getfixturevalue("django_db_setup")
+        with django_db_blocker.unblock():
+            working_database().ensure_clean()
+            _close_connections()
+    yield
 
 
-def _close_page(namespace: dict[str, Any]) -> None:
+def _close_connections() -> None:
+    # A connection opened before a reset may point at a dropped PostgreSQL database or an old SQLite file.
     from django.db import connections
 
     connections.close_all()
-    _database.dirty = True
+
+
+@pytest.fixture
+def transactional_db(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Let the test commit for real, then restore the seeded database (instead of flushing it)."""
+    with django_db_blocker.unblock():
+        yield
+        working_database().reset()
+
+
+@pytest.fixture(scope="module")
+def doc_page(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Give a doc page (all its examples: the page is the module) the seeded database and database access."""
+    with django_db_blocker.unblock():
+        working_database().reset()
+        yield
+        _close_connections()
+        working_database().dirty = True
 
 
 pytest_collect_file = Sybil(
@@ -53,53 +76,24 @@ pytest_collect_file = Sybil(
     patterns=["*.rst"],
     path="docs",
     excludes=["_build/*"],
-    setup=_fresh_page,
-    teardown=_close_page,
+    fixtures=["doc_page"],
 ).pytest()
 
 
 @pytest.fixture
-def db() -> Iterator[None]:
-    """Run the test inside a transaction that is rolled back, on the seeded data."""
-    from django.db import connections, transaction
-
-    _database.ensure_clean()
-    # Start on a new connection: one opened before a reset may point at a dropped
-    # PostgreSQL database (a reset that ran while Playwright's event loop was
-    # alive saw asgiref's per-context connections, not this one).
-    connections.close_all()
-    with transaction.atomic():
-        yield
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def on_commit() -> Any:
+def on_commit(django_capture_on_commit_callbacks: Any) -> Any:
     """Return a context manager that runs ``on_commit`` callbacks when it exits (inside ``db``)."""
-    from django.test import TestCase
-
-    return lambda: TestCase.captureOnCommitCallbacks(execute=True)
-
-
-@pytest.fixture
-def transactional_db() -> Iterator[None]:
-    """Let the test commit for real, then restore the seeded database."""
-    from django.db import connections
-
-    _database.ensure_clean()
-    connections.close_all()
-    yield
-    _database.reset()
+    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 @pytest.fixture
 def seeded_database() -> SeededDatabase:
     """Return the object that resets the working database."""
-    return _database
+    return working_database()
 
 
 @pytest.fixture
-def live_server(transactional_db: None) -> Iterator[Any]:
+def asgi_server(transactional_db: None) -> Iterator[Any]:
     """Serve the demo (ASGI, uvicorn in a thread) on a free port; the database is reset afterwards."""
     from django.core.asgi import get_asgi_application
 
@@ -116,9 +110,12 @@ def live_server(transactional_db: None) -> Iterator[Any]:
 def browser() -> Iterator[Any]:
     """Launch Debian's chromium headless through Playwright (skip with the reason when impossible).
 
-    Module-scoped: Playwright's sync API keeps an event loop running until it
-    stops, and later tests that call ``asyncio.run`` need it gone.
+    Module-scoped: Playwright's sync API keeps an event loop running until it stops, and later
+    tests that call ``asyncio.run`` need it gone. While it runs, Django must allow synchronous
+    database access in the main thread, whose running loop it would otherwise take for async code.
     """
+    import os
+
     from tests.support.browser import CHROMIUM_ARGS, chromium_path, skip_reason
 
     reason = skip_reason()
@@ -126,9 +123,14 @@ def browser() -> Iterator[Any]:
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True,
+                                                 args=CHROMIUM_ARGS)
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

@@ -4,10 +4,10 @@ import pytest
 
 
 @pytest.mark.browser
-def test_browser_loads_the_demo_index(live_server, browser):
+def test_browser_loads_the_demo_index(asgi_server, browser):
     page = browser.new_page()
     try:
-        page.goto(live_server.url + "/")
+        page.goto(asgi_server.url + "/")
         assert "Sign in" in page.content() and "1234" in page.content()
         assert "Broadcast message" not in page.content()  # messages are for signed-in users only
     finally:

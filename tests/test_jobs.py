@@ -268,17 +268,19 @@ def test_system_checks_of_the_job_settings():
 
     from notify.jobchecks import check_jobs
 
-    assert check_jobs() == []
-    with override_settings(NOTIFY={**settings.NOTIFY, "job_backend": "rq"}):
+    assert [e.id for e in check_jobs()] == ["notify.W041"]  # the tests' "cron", with live delivery in-process
+    demo = {**settings.NOTIFY, "job_backend": "thread"}  # the demo's engine
+    with override_settings(NOTIFY=demo):
+        assert check_jobs() == []
+    with override_settings(NOTIFY={**demo, "job_backend": "rq"}):
         assert [e.id for e in check_jobs()] == ["notify.E040"]
-    with override_settings(NOTIFY={**settings.NOTIFY, "claim_timeout": 0, "job_retry_after": "1 min"}):
+    with override_settings(NOTIFY={**demo, "claim_timeout": 0, "job_retry_after": "1 min"}):
         assert [e.id for e in check_jobs()] == ["notify.E041", "notify.E041"]
-    with override_settings(DEBUG=False):
+    with override_settings(DEBUG=False, NOTIFY=demo):
         assert [e.id for e in check_jobs()] == ["notify.W040"]
-    with override_settings(NOTIFY={**settings.NOTIFY, "job_backend": "celery"}):
+    with override_settings(NOTIFY={**demo, "job_backend": "celery"}):
         assert [e.id for e in check_jobs()] == ["notify.W041"]
-    with override_settings(NOTIFY={**settings.NOTIFY, "job_backend": "tasks", "live_redis_url": "redis://x"},
-                           TASKS={}):
+    with override_settings(NOTIFY={**demo, "job_backend": "tasks", "live_redis_url": "redis://x"}, TASKS={}):
         assert [e.id for e in check_jobs()] == ["notify.W042"]
 
 

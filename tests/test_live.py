@@ -211,19 +211,19 @@ def test_settings_choose_the_broker():
 # -- the stream, served by uvicorn -------------------------------------------------------------------
 
 
-def test_the_stream_needs_a_session(live_server):
-    response = requests.get(live_server.url + "/notify/live/", timeout=3)
+def test_the_stream_needs_a_session(asgi_server):
+    response = requests.get(asgi_server.url + "/notify/live/", timeout=3)
     assert response.status_code == 403
     assert "Sign in" in response.json()["error"]
-    stranger = requests.get(live_server.url + "/notify/live/", cookies={"sessionid": "forged"}, timeout=3)
+    stranger = requests.get(asgi_server.url + "/notify/live/", cookies={"sessionid": "forged"}, timeout=3)
     assert stranger.status_code == 403
-    bad = requests.get(live_server.url + "/notify/live/?after=x", cookies=session_cookie("bert"), timeout=3)
+    bad = requests.get(asgi_server.url + "/notify/live/?after=x", cookies=session_cookie("bert"), timeout=3)
     assert bad.status_code == 400
 
 
-def test_a_comment_reaches_the_members_stream_within_a_second(live_server):
-    bert = EventReader(live_server.url + f"/notify/live/?after={last_id()}", session_cookie("bert"))
-    chloe = EventReader(live_server.url + f"/notify/live/?after={last_id()}", session_cookie("chloe"))
+def test_a_comment_reaches_the_members_stream_within_a_second(asgi_server):
+    bert = EventReader(asgi_server.url + f"/notify/live/?after={last_id()}", session_cookie("bert"))
+    chloe = EventReader(asgi_server.url + f"/notify/live/?after={last_id()}", session_cookie("chloe"))
     try:
         assert bert.response.getheader("Content-Type") == "text/event-stream"
         assert bert.next("count")[2]["unread"] == 28
@@ -240,11 +240,11 @@ def test_a_comment_reaches_the_members_stream_within_a_second(live_server):
         chloe.close()
 
 
-def test_a_reconnecting_page_gets_what_it_missed(live_server):
+def test_a_reconnecting_page_gets_what_it_missed(asgi_server):
     after = last_id()
     comment("andy", "Harry Potter", "<p>while you were away</p>")
     for headers, query in (({"Last-Event-ID": str(after)}, ""), ({}, f"?after={after}")):
-        reader = EventReader(live_server.url + "/notify/live/" + query, session_cookie("bert"), headers)
+        reader = EventReader(asgi_server.url + "/notify/live/" + query, session_cookie("bert"), headers)
         try:
             _when, _kind, event = reader.next("message")
             assert event["id"] > after and event["body"] == "while you were away"
@@ -253,10 +253,10 @@ def test_a_reconnecting_page_gets_what_it_missed(live_server):
             reader.close()
 
 
-def test_broadcasts_reach_every_signed_in_page(live_server):
+def test_broadcasts_reach_every_signed_in_page(asgi_server):
     from notify.models import Message
 
-    readers = [EventReader(live_server.url + "/notify/live/", session_cookie(u)) for u in ("bert", "chloe")]
+    readers = [EventReader(asgi_server.url + "/notify/live/", session_cookie(u)) for u in ("bert", "chloe")]
     try:
         for reader in readers:
             reader.next("count")
@@ -269,16 +269,16 @@ def test_broadcasts_reach_every_signed_in_page(live_server):
             reader.close()
 
 
-def test_marking_seen_updates_the_count_on_the_users_other_pages(live_server):
+def test_marking_seen_updates_the_count_on_the_users_other_pages(asgi_server):
     cookies = session_cookie("bert")
-    reader = EventReader(live_server.url + "/notify/live/", cookies)
+    reader = EventReader(asgi_server.url + "/notify/live/", cookies)
     try:
         assert reader.next("count")[2]["unread"] == 28
         with requests.Session() as http:
             http.cookies.update(cookies)
-            page = http.get(live_server.url + "/notify/messages/", timeout=3)
+            page = http.get(asgi_server.url + "/notify/messages/", timeout=3)
             token = http.cookies["csrftoken"]
-            answer = http.post(live_server.url + "/notify/messages/seen/", data={"csrfmiddlewaretoken": token},
+            answer = http.post(asgi_server.url + "/notify/messages/seen/", data={"csrfmiddlewaretoken": token},
                                headers={"Accept": "application/json", "Referer": page.url}, timeout=3)
         assert answer.json() == {"changed": 28, "unread": 0}
         assert reader.next("count")[2]["unread"] == 0

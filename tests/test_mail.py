@@ -41,14 +41,13 @@ def expected_counts():
     return counts
 
 
-def test_often_run_sends_one_digest_per_user_and_nothing_twice(db, smtp_server):
+def test_often_run_sends_one_digest_per_user_and_nothing_twice(db, smtp_server, django_assert_num_queries):
     import notify
     from notify.models import Message
 
     expected = expected_counts()
-    with CaptureQueriesContext(connection) as ctx:
+    with django_assert_num_queries(RUN + BROADCAST + 4 * 2):
         assert notify.send_pending_emails_often() == 4
-    assert len(ctx.captured_queries) == RUN + BROADCAST + 4 * 2
     assert smtp_server.inbox.connections == 1
     got = smtp_server.by_recipient()
     assert sorted(got) == ADDRESSES

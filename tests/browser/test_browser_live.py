@@ -116,8 +116,8 @@ def scenario(browser: Any, andy_base: str, bert_base: str, chloe_base: str, tag:
             page.context.close()
 
 
-def test_a_comment_arrives_live_in_another_browser_and_hostile_markup_stays_inert(live_server, browser):
-    scenario(browser, live_server.url, live_server.url, live_server.url, "live")
+def test_a_comment_arrives_live_in_another_browser_and_hostile_markup_stays_inert(asgi_server, browser):
+    scenario(browser, asgi_server.url, asgi_server.url, asgi_server.url, "live")
 
 
 @pytest.mark.slow
@@ -179,11 +179,11 @@ def test_the_page_reconnects_after_a_server_restart_without_losing_messages(tran
         server.stop()
 
 
-def test_pages_are_usable_on_a_phone_and_with_the_keyboard(live_server, browser):
+def test_pages_are_usable_on_a_phone_and_with_the_keyboard(asgi_server, browser):
     context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
     page = context.new_page()
     try:
-        page.goto(live_server.url + "/")
+        page.goto(asgi_server.url + "/")
         page.keyboard.press("Tab")  # skip link
         page.keyboard.press("Tab")
         page.keyboard.press("Tab")
@@ -192,7 +192,7 @@ def test_pages_are_usable_on_a_phone_and_with_the_keyboard(live_server, browser)
         page.keyboard.type("1234")
         page.keyboard.press("Enter")
         page.wait_for_url("**/groups/")
-        page.goto(live_server.url + "/notify/messages/")
+        page.goto(asgi_server.url + "/notify/messages/")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, f"the page scrolls sideways ({width}px)"
         screenshot(page, "phone-my-messages")

@@ -26,8 +26,8 @@ def _group_pk(name: str) -> int:
     return Group.objects.get(name=name).pk
 
 
-def test_notify_the_members_of_a_group(live_server, browser):
-    base = live_server.url
+def test_notify_the_members_of_a_group(asgi_server, browser):
+    base = asgi_server.url
     pk = _group_pk("Harry Potter")
     andy = _page_as(browser, base, "andy")
     bert = _page_as(browser, base, "bert")
@@ -72,8 +72,8 @@ def test_notify_the_members_of_a_group(live_server, browser):
     assert not Message.objects.filter(subject="Only a note").exists()
 
 
-def test_a_non_member_is_refused(live_server, browser):
-    base = live_server.url
+def test_a_non_member_is_refused(asgi_server, browser):
+    base = asgi_server.url
     chloe = _page_as(browser, base, "chloe")
     try:
         response = chloe.goto(f"{base}/groups/{_group_pk('Harry Potter')}/notify/", wait_until="domcontentloaded")

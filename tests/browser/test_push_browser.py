@@ -8,7 +8,7 @@ import time
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from notify.models import Message, Subscription
@@ -47,8 +47,8 @@ def session_cookie(username):
     return client.cookies["sessionid"].value
 
 
-def sign_in(context, live_server, username):
-    context.add_cookies([{"name": "sessionid", "value": session_cookie(username), "url": live_server.url}])
+def sign_in(context, asgi_server, username):
+    context.add_cookies([{"name": "sessionid", "value": session_cookie(username), "url": asgi_server.url}])
 
 
 def registration_id(page, cdp, scope, timeout=10):
@@ -64,17 +64,17 @@ def registration_id(page, cdp, scope, timeout=10):
     return registrations[scope]
 
 
-def test_enable_control_subscribes_and_a_comment_is_pushed(live_server, browser):
+def test_enable_control_subscribes_and_a_comment_is_pushed(asgi_server, browser):
     Message.objects.update(pushed=timezone.now())
     with PushService(settings.NOTIFY["vapid_public_key"]) as service:
         sub = service.subscriber()
         context = browser.new_context()
-        context.grant_permissions(["notifications"], origin=live_server.url)
-        sign_in(context, live_server, "bert")
+        context.grant_permissions(["notifications"], origin=asgi_server.url)
+        sign_in(context, asgi_server, "bert")
         context.add_init_script(FAKE_PUSH_MANAGER % json.dumps(sub.info()))
         page = context.new_page()
         try:
-            page.goto(f"{live_server.url}/groups/")
+            page.goto(f"{asgi_server.url}/groups/")
             control = page.locator("[data-notify-push][data-ready=true]")
             control.wait_for(timeout=10_000)
             button = control.locator("button")
@@ -94,9 +94,10 @@ def test_enable_control_subscribes_and_a_comment_is_pushed(live_server, browser)
             comment = Comment.objects.create(pk=pk, group=Group.objects.get(name="Harry Potter"),
                                              author=get_user_model().objects.get(username="andy"),
                                              body="<p>Pushed <em>through</em> the browser's subscription</p>")
-            comment.notify_members()
-            service.wait_for(1)
-            assert worker.wait_idle(10)
+            with override_settings(NOTIFY={**settings.NOTIFY, "job_backend": "thread"}):  # the demo's pusher
+                comment.notify_members()
+                service.wait_for(1)
+                assert worker.wait_idle(10)
             [payload] = service.payloads(sub)
             assert payload["subject"] == "Andy commented on Harry Potter"
             assert payload["body"] == "Pushed through the browser's subscription"
@@ -114,30 +115,30 @@ def _b64(text):
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def test_service_worker_shows_a_pushed_message_and_a_click_opens_its_page(live_server, browser):
+def test_service_worker_shows_a_pushed_message_and_a_click_opens_its_page(asgi_server, browser):
     context = browser.new_context()
-    context.grant_permissions(["notifications"], origin=live_server.url)
-    sign_in(context, live_server, "bert")
+    context.grant_permissions(["notifications"], origin=asgi_server.url)
+    sign_in(context, asgi_server, "bert")
     page = context.new_page()
     try:
-        page.goto(f"{live_server.url}/groups/")
+        page.goto(f"{asgi_server.url}/groups/")
         page.locator("[data-notify-push][data-ready=true]").wait_for(timeout=10_000)
         cdp = context.new_cdp_session(page)
-        reg = registration_id(page, cdp, f"{live_server.url}/")
+        reg = registration_id(page, cdp, f"{asgi_server.url}/")
         done = []
         cdp.on("BackgroundService.backgroundServiceEventReceived", lambda event: done.append(event))
         cdp.send("BackgroundService.startObserving", {"service": "pushMessaging"})
         cdp.send("BackgroundService.setRecording", {"shouldRecord": True, "service": "pushMessaging"})
         message = Message.objects.filter(reply_to_id=9, user__username="bert").get()
         data = build_payload(message).decode()
-        cdp.send("ServiceWorker.deliverPushMessage", {"origin": live_server.url, "registrationId": reg, "data": data})
+        cdp.send("ServiceWorker.deliverPushMessage", {"origin": asgi_server.url, "registrationId": reg, "data": data})
         deadline = time.monotonic() + 10
         while not any(e["backgroundServiceEvent"]["eventName"] == "Push event completed" for e in done):
             assert time.monotonic() < deadline, done
             page.wait_for_timeout(50)
         shown = page.evaluate("""navigator.serviceWorker.ready.then(r => r.getNotifications())
             .then(ns => ns.map(n => ({title: n.title, body: n.body, tag: n.tag, data: n.data})))""")
-        group_url = f"{live_server.url}/groups/{message.owner_id}/"
+        group_url = f"{asgi_server.url}/groups/{message.owner_id}/"
         assert shown == [{"title": "Chloe Cleoment commented on Harry Potter", "body": html_to_text(message.body),
                           "tag": f"notify-message-{message.pk}", "data": {"url": group_url, "id": message.pk}}]
         assert "\nMonday | Reading\n" in shown[0]["body"]  # the seeded table, as plain text

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,12 +22,22 @@ CACHE = ROOT / ".pytest_cache" / "notify"
 SETTINGS = "demo.chatter.settings"
 
 
+#: The kinds of file of the app and the demo that can change the seeded database.
+SOURCES = {".py", ".po", ".mo", ".html", ".eml", ".txt", ".json", ".js", ".css"}
+
+
+def _sources() -> list[Path]:
+    """Return the files of the app and the demo (code, templates, translations), not caches or databases."""
+    return sorted(path for top in ("notify", "demo") for path in (ROOT / top).rglob("*")
+                  if path.suffix in SOURCES and "__pycache__" not in path.parts and path.is_file())
+
+
 def _fingerprint() -> str:
     """Hash everything that can change the seeded database: the app, the demo and the installed packages."""
     from importlib.metadata import distributions
 
     digest = hashlib.sha256()
-    for path in sorted(ROOT.glob("notify/**/*.py")) + sorted(ROOT.glob("demo/**/*.py")):
+    for path in _sources():
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
     digest.update(" ".join(sorted(f"{d.metadata['Name']}={d.version}" for d in distributions())).encode())
@@ -68,6 +79,16 @@ class SeededDatabase:
             self.work = f"notify_work_{os.getpid()}"
             self.url = urlunsplit(parts._replace(path=f"/{self.work}"))
             self.template_url = urlunsplit(parts._replace(path=f"/{self.template}"))
+
+    def settings(self) -> dict[str, Any]:
+        """Return the Django ``DATABASES`` entry of the working database."""
+        import dj_database_url
+
+        entry: dict[str, Any] = dj_database_url.parse(self.url, conn_max_age=0)
+        if self.vendor == "sqlite":
+            entry["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20,
+                                "init_command": "PRAGMA synchronous=NORMAL"}
+        return entry
 
     def prepare(self) -> str:
         """Build the template if needed, create the working database and return its URL."""
@@ -146,3 +167,18 @@ class SeededDatabase:
         else:
             with self._admin() as cur:
                 cur.execute(f'DROP DATABASE IF EXISTS "{self.work}" WITH (FORCE)')
+
+
+_working: SeededDatabase | None = None
+
+
+def working_database() -> SeededDatabase:
+    """Return this test process's database (a copy of the seeded template); child processes share it."""
+    global _working
+    if _working is None:
+        _working = SeededDatabase(os.environ.get("NOTIFY_TEST_BASE_URL", os.environ.get("DATABASE_URL")))
+        if os.environ.get("NOTIFY_TEST_DATABASE_URL"):  # a child of the test process: use its parent's copy
+            _working.url = os.environ["NOTIFY_TEST_DATABASE_URL"]
+        os.environ["NOTIFY_TEST_BASE_URL"] = _working.base_url or ""
+        os.environ["NOTIFY_TEST_DATABASE_URL"] = os.environ["DATABASE_URL"] = _working.url
+    return _working
