@@ -172,7 +172,7 @@ def _all_subclasses(cls: type) -> Iterable[type]:
         yield from _all_subclasses(sub)
 
 
-def _choicelist_registry() -> dict[str, type[ChoiceList]]:
+def choicelist_registry() -> dict[str, type[ChoiceList]]:
     from django.apps import apps
 
     found = {}
@@ -186,7 +186,7 @@ def _choicelist_registry() -> dict[str, type[ChoiceList]]:
 def resolve(spec: Any) -> Callable[[Any], str]:
     """Return a function that renders ``spec`` (a label like ``'notify.AllMessages'`` or a class)."""
     if isinstance(spec, str):
-        known = {**_choicelist_registry(), **registry}
+        known = {**choicelist_registry(), **registry}
         if spec not in known:
             raise NotifyError(f"No table or choicelist named {spec!r} (known: {', '.join(sorted(known))})")
         spec = known[spec]
