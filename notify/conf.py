@@ -81,6 +81,11 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+def is_positive_number(value: Any) -> bool:
+    """Tell whether a setting's value is a number above zero (True and False are not numbers here)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
 class NotifySettings:
     """Give attribute access to the ``NOTIFY`` setting, falling back to defaults."""
 

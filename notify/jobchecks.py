@@ -8,12 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
-from .conf import DEFAULTS, notify_settings
+from .conf import DEFAULTS, is_positive_number, notify_settings
 from .jobs import BACKENDS, job_backend, task_backend_path
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
 
 @checks.register(checks.Tags.compatibility)
@@ -28,7 +24,7 @@ def check_jobs(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessa
                              id="notify.E040")]
     found: list[checks.CheckMessage] = []
     for name in ("claim_timeout", "job_retry_after"):
-        if not _number(getattr(notify_settings, name)):
+        if not is_positive_number(getattr(notify_settings, name)):
             found.append(checks.Error(
                 f"NOTIFY[{name!r}] is {getattr(notify_settings, name)!r}, not a positive number of seconds.",
                 hint=f"The default is {DEFAULTS[name]!r}.", id="notify.E041"))

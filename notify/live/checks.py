@@ -7,7 +7,7 @@ from typing import Any
 from django.core import checks
 from django.utils.module_loading import import_string
 
-from ..conf import DEFAULTS, notify_settings
+from ..conf import DEFAULTS, is_positive_number, notify_settings
 
 
 @checks.register(checks.Tags.compatibility)
@@ -32,7 +32,7 @@ def check_live_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.C
             errors.append(checks.Error(f"NOTIFY['live_broker'] is {path!r}, which cannot be imported: {exc}.",
                                        hint="Name a Broker class by its dotted path, or None.", id="notify.E052"))
     keepalive = notify_settings.live_keepalive
-    if isinstance(keepalive, bool) or not isinstance(keepalive, (int, float)) or keepalive <= 0:
+    if not is_positive_number(keepalive):
         errors.append(checks.Error(f"NOTIFY['live_keepalive'] is {keepalive!r}, not a positive number of seconds.",
                                    hint=f"The default is {DEFAULTS['live_keepalive']!r}.", id="notify.E053"))
     return errors

@@ -6,16 +6,12 @@ from typing import Any
 
 from django.core import checks
 
-from ..conf import DEFAULTS, notify_settings
+from ..conf import DEFAULTS, is_positive_number, notify_settings
 from ..exceptions import ImproperlyConfigured
 
 
 def _setting(name: str) -> Any:
     return getattr(notify_settings, name)
-
-
-def _positive(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
 
 @checks.register(checks.Tags.compatibility)
@@ -45,7 +41,7 @@ def check_mail_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.C
         errors.append(checks.Error(f"NOTIFY['mail_weekly_day'] is {day!r}, not a weekday number.",
                                    hint="Use 0 for Monday to 6 for Sunday.", id="notify.E032"))
     for name in ("mail_often_every", "claim_timeout", "mail_timeout", "push_pending_every"):
-        if not _positive(_setting(name)):
+        if not is_positive_number(_setting(name)):
             errors.append(checks.Error(f"NOTIFY[{name!r}] is {_setting(name)!r}, not a positive number of seconds.",
                                        hint=f"The default is {DEFAULTS[name]!r}.", id="notify.E033"))
     site_url = _setting("site_url")
