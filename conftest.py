@@ -18,6 +18,11 @@ from sybil import Sybil
 from sybil.parsers.rest import DocTestParser, PythonCodeBlockParser, SkipParser
 
 from tests.support.database import SeededDatabase, working_database
+from tests.support.smtpserver import silent_server, smtp_server
+from tests.support.workers import smtp, workers
+
+#: Fixtures that live with their helpers, shared by every test module.
+__all__ = ["silent_server", "smtp", "smtp_server", "workers"]
 
 
 @pytest.fixture(scope="session")

@@ -158,7 +158,7 @@ def test_live_delivery_checks(value, ids):
         assert [e.id for e in check_live_settings()] == ids
 
 
-def test_every_notify_key_has_a_check():
+def test_every_notify_key_has_a_check(db):
     """Each key of NOTIFY, set to a value of the wrong kind, makes some system check complain."""
     from django.core.checks import run_checks
 
