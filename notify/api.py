@@ -6,14 +6,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from .actions import ClearSeen, MarkAllSeen, MarkSeen
 from .actors import Actor, user_of
 from .changes import ChangeNotifier, ChangeSet, acting_name
 from .choicelists import Choice, ChoiceList, MailModes, MessageTypes
 from .cleanup import clear_seen_messages
-from .emit import create_message, emit, emit_notification
+from .emit import BODY_MAX, SUBJECT_MAX, create_message, emit, emit_notification
 from .exceptions import (
     DeliveryFailed,
     ImproperlyConfigured,
@@ -24,23 +25,25 @@ from .exceptions import (
     NotifyError,
     UnknownChoice,
 )
-from .mail import send_pending_emails_daily, send_pending_emails_often, send_pending_emails_weekly
 from .models import Message, Preferences, Subscription
 from .notifying import NotifyingAction, NotifyingView
-from .push.jobs import push_pending
 from .signals import is_quiet, messages_created, quietly
 from .text import html_to_text, plain_line, safe_html, sanitize_html
 from .users import display_name, get_preferences
 
+if TYPE_CHECKING:
+    from .mail.send import send_pending_emails_daily, send_pending_emails_often, send_pending_emails_weekly
+    from .push.jobs import push_pending
+
 __all__ = [
-    "Actor", "ChangeNotifier", "ChangeSet", "Choice", "ChoiceList", "DeliveryFailed", "ImproperlyConfigured",
-    "InvalidMessage", "InvalidRecipient", "InvalidSubscription", "JobInterrupted", "MailModes", "Message",
-    "MessageTypes", "NotifyError", "NotifyingAction", "NotifyingView", "Preferences", "Subscription",
-    "UnknownChoice", "acting_name", "broadcast", "clear_seen_messages", "create_message", "display_name", "emit",
-    "emit_notification", "get_preferences", "html_to_text", "is_quiet", "mark_all_seen", "mark_seen",
-    "mark_unseen", "messages_created", "plain_line", "push_pending", "quietly", "safe_html", "sanitize_html",
-    "send_pending_emails_daily", "send_pending_emails_often", "send_pending_emails_weekly", "unread_count",
-    "user_of",
+    "Actor", "BODY_MAX", "ChangeNotifier", "ChangeSet", "Choice", "ChoiceList", "DeliveryFailed",
+    "ImproperlyConfigured", "InvalidMessage", "InvalidRecipient", "InvalidSubscription", "JobInterrupted",
+    "MailModes", "Message", "MessageTypes", "NotifyError", "NotifyingAction", "NotifyingView", "Preferences",
+    "SUBJECT_MAX", "Subscription", "UnknownChoice", "acting_name", "broadcast", "clear_seen_messages",
+    "create_message", "display_name", "emit", "emit_notification", "get_preferences", "html_to_text", "is_quiet",
+    "mark_all_seen", "mark_seen", "mark_unseen", "messages_created", "plain_line", "push_pending", "quietly",
+    "safe_html", "sanitize_html", "send_pending_emails_daily", "send_pending_emails_often",
+    "send_pending_emails_weekly", "unread_count", "user_of",
 ]
 
 
@@ -67,3 +70,18 @@ def mark_all_seen(actor: Actor) -> int:
 def unread_count(user: Any) -> int:
     """Return how many messages ``user`` has not seen (broadcasts included)."""
     return Message.objects.unseen_by(user_of(user)).count()
+
+
+#: Names loaded on first use: their modules import what e-mail and push need (Jinja, pywebpush, aiohttp).
+_LAZY = {
+    "push_pending": "notify.push.jobs",
+    "send_pending_emails_often": "notify.mail",
+    "send_pending_emails_daily": "notify.mail",
+    "send_pending_emails_weekly": "notify.mail",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'notify.api' has no attribute {name!r}")

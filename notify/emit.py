@@ -18,6 +18,7 @@ from .choicelists import MailModes, MessageTypes
 from .conf import notify_settings
 from .exceptions import InvalidMessage
 from .signals import announce, is_quiet
+from .text import plain_line
 from .users import check_user, get_preferences, preferences_model
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ MsgFunc = Callable[[Any, "Choice"], "tuple[str, str] | None"]
 
 #: The longest subject a message can have.
 SUBJECT_MAX = 250
+#: The longest body a message can have: the same wherever a body is entered (dialogs, comments).
+BODY_MAX = 20_000
 
 
 def message_model() -> type[Message]:
@@ -51,10 +54,22 @@ def _generic(obj: models.Model | None) -> tuple[Any, Any]:
 
 
 def _check_subject(subject: Any) -> str:
-    subject = str(subject)
-    if len(subject) > SUBJECT_MAX:
-        raise InvalidMessage(f"Subject has {len(subject)} characters, at most {SUBJECT_MAX} fit: {subject[:40]!r}...")
-    return subject
+    """Return the subject as the plain text that every channel shows, or raise :class:`InvalidMessage`."""
+    text = plain_line(str(subject))
+    if not text:
+        raise InvalidMessage(f"The subject {str(subject)[:40]!r} has no text (a subject is plain text; "
+                             "markup alone shows nothing).")
+    if len(text) > SUBJECT_MAX:
+        raise InvalidMessage(f"Subject has {len(text)} characters, at most {SUBJECT_MAX} fit: {text[:40]!r}...")
+    return text
+
+
+def _check_body(body: Any) -> str:
+    """Return the body as text, or raise :class:`InvalidMessage` when it is longer than ``BODY_MAX``."""
+    text = str(body or "")
+    if len(text) > BODY_MAX:
+        raise InvalidMessage(f"The body has {len(text)} characters, at most {BODY_MAX} fit.")
+    return text
 
 
 def _recipient_pairs(recipients: Iterable[tuple[Any, Any]]) -> dict[int, tuple[Any, Any]]:
@@ -130,7 +145,7 @@ def emit_notification(ar: Actor, owner: models.Model | None, message_type: Any, 
             if msg is None:
                 continue
             subject, body = msg
-            rows.append((_check_subject(subject), str(body or ""), user.pk, mode.value))
+            rows.append((_check_subject(subject), _check_body(body), user.pk, mode.value))
             users.append(user)
     finally:
         translation.activate(current) if current is not None else translation.deactivate_all()
@@ -194,6 +209,8 @@ def create_message(user: Any, owner: models.Model | None = None, **kwargs: Any) 
         check_user(user)
     if "subject" in kwargs:
         kwargs["subject"] = _check_subject(kwargs["subject"])
+    if "body" in kwargs:
+        kwargs["body"] = _check_body(kwargs["body"])
     for name, choicelist in (("message_type", MessageTypes), ("mail_mode", MailModes)):
         if name in kwargs:
             kwargs[name] = choicelist.get(kwargs[name]).value

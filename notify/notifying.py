@@ -22,17 +22,26 @@ from django.views.generic.detail import SingleObjectMixin
 from django.views.generic.edit import FormView
 
 from .actors import Acting, user_of
-from .emit import SUBJECT_MAX
+from .emit import BODY_MAX, SUBJECT_MAX
 from .exceptions import InvalidMessage
 from .models import Message
+from .text import plain_line
 
 
 class NotifyingForm(forms.Form):
     """The dialog fields of a notifying action."""
 
     notify_subject = forms.CharField(label=_("Summary"), max_length=SUBJECT_MAX)
-    notify_body = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 6}), required=False)
+    notify_body = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 6}), required=False,
+                                  max_length=BODY_MAX)
     notify_silent = forms.BooleanField(label=_("Don't notify others"), required=False)
+
+    def clean_notify_subject(self) -> str:
+        """Return the summary as the plain text that every channel shows; refuse one without text."""
+        text = plain_line(self.cleaned_data["notify_subject"])
+        if not text:
+            raise forms.ValidationError(_("The summary needs some text."), code="empty")
+        return text
 
 
 class NotifyingAction:
@@ -189,6 +198,12 @@ class NotifyingView(LoginRequiredMixin, SingleObjectMixin, FormView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         """Add the action to the template context."""
         return super().get_context_data(action=self.action, **kwargs)
+
+    def form_invalid(self, form: forms.Form) -> HttpResponse:
+        """Show the dialog again with its errors, answering 400 (Bad Request)."""
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
 
     def form_valid(self, form: forms.Form) -> HttpResponse:
         """Run the action, tell how many were notified and go back to the object."""

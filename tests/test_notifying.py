@@ -90,7 +90,9 @@ def test_view_shows_and_runs_the_dialog(group):
     assert response.redirect_chain == [(f"/groups/{group.pk}/", 302)]
     assert b"1 notification sent." in response.content
     assert Message.objects.filter(subject="Tonight", user__username="bert").count() == 1
-    assert client.post(url, {"notify_subject": ""}).status_code == 200  # shown again with the error
+    assert client.post(url, {"notify_subject": ""}).status_code == 400  # shown again with the error
+    refused = client.post(url, {"notify_subject": "<b></b>"})
+    assert refused.status_code == 400 and b"The summary needs some text." in refused.content
     client.force_login(get_user_model().objects.get(username="chloe"))
     assert client.get(url).status_code == 403
 

@@ -8,6 +8,8 @@ import re
 import nh3
 from django import forms
 
+from notify.api import BODY_MAX
+
 from .models import Comment
 
 #: The tags a comment may use; everything else (script, style, iframe, event handlers...) is removed.
@@ -17,7 +19,7 @@ ALLOWED_TAGS = {
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan", "scope"}}
 URL_SCHEMES = {"http", "https", "mailto"}
-MAX_LENGTH = 20_000
+MAX_LENGTH = BODY_MAX
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>|<!--")
 
 

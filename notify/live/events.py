@@ -42,7 +42,7 @@ def message_event(message: Message, seen: bool | None = None) -> dict[str, Any]:
     return {
         "type": "message",
         "id": message.pk,
-        "subject": plain_text(message.subject, 250),
+        "subject": str(message.subject),
         "body": plain_text(message.body),
         "created": message.created.isoformat() if message.created else None,
         "url": message_url(message.pk),

@@ -8,6 +8,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.http import require_GET
 
 from ..actions import is_seen, unseen_for, visible_to
 from ..conf import notify_settings
@@ -79,6 +80,7 @@ async def events(user: Any, after: int | None) -> AsyncIterator[bytes]:
         broker.unsubscribe(subscription)
 
 
+@require_GET
 async def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """Answer with the live events of the signed-in user (``?after=<id>`` or Last-Event-ID replays)."""
     user = await request.auser()

@@ -51,10 +51,10 @@ def time_zone_of(prefs: Any) -> Any:
 def email_subject(messages: Sequence[Any]) -> str:
     """Return the subject of an e-mail about ``messages``, with the project's prefix, on one line."""
     if len(messages) == 1:
-        subject = plain_line(messages[0].subject)
+        subject = str(messages[0].subject)
     else:
         subject = ngettext("{n} notification", "{n} notifications", len(messages)).format(n=len(messages))
-    return plain_line(f"{settings.EMAIL_SUBJECT_PREFIX}{subject}")
+    return " ".join(f"{settings.EMAIL_SUBJECT_PREFIX}{subject}".split())
 
 
 def reply_to_address(messages: Sequence[Any]) -> str | None:

@@ -64,7 +64,7 @@ def message_url(message: Any) -> str:
 def build_payload(message: Any, url: str | None = None, limit: int = PAYLOAD_LIMIT) -> bytes:
     """Return the UTF-8 JSON that a push for ``message`` carries: ``{subject, body, url, id}``."""
     data = {
-        "subject": html_to_text(str(message.subject)),
+        "subject": str(message.subject),
         "body": html_to_text(str(message.body or "")),
         "url": message_url(message) if url is None else url,
         "id": message.pk,

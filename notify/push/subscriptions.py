@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -14,7 +15,7 @@ from ..conf import notify_settings
 from ..exceptions import InvalidSubscription, NotifyError
 from ..models import Subscription
 from ..users import check_user
-from .endpoints import check_endpoint
+from .endpoints import Resolver, check_endpoint, resolve_public
 from .keys import b64url_decode
 
 
@@ -44,31 +45,37 @@ def _key(keys: Mapping[str, Any], name: str, size: int) -> str:
     return value
 
 
-def parse_subscription(data: Any) -> dict[str, str]:
-    """Return ``{endpoint, p256dh, auth}`` from a browser's ``PushSubscription.toJSON()``, or raise."""
+def parse_subscription(data: Any, resolver: Resolver = socket.getaddrinfo) -> dict[str, str]:
+    """Return ``{endpoint, p256dh, auth}`` from a browser's ``PushSubscription.toJSON()``, or raise.
+
+    The endpoint passes :func:`~notify.push.endpoints.check_endpoint` and, unless private endpoints
+    are allowed, its host must resolve (through ``resolver``) to public addresses only.
+    """
     if not isinstance(data, Mapping):
         raise InvalidSubscription("A subscription must be a JSON object.")
-    endpoint = data.get("endpoint")
-    if not isinstance(endpoint, str) or len(endpoint) > _max_length("endpoint"):
-        raise InvalidSubscription("endpoint must be a URL of at most 1000 characters.")
-    check_endpoint(endpoint, allow_private=bool(notify_settings.push_allow_private_endpoints))
+    allow_private = bool(notify_settings.push_allow_private_endpoints)
+    endpoint = check_endpoint(data.get("endpoint"), allow_private=allow_private)
     keys = data.get("keys")
     if not isinstance(keys, Mapping):
         raise InvalidSubscription("keys must be an object with p256dh and auth.")
-    return {"endpoint": endpoint, "p256dh": _key(keys, "p256dh", 65), "auth": _key(keys, "auth", 16)}
+    fields = {"endpoint": endpoint, "p256dh": _key(keys, "p256dh", 65), "auth": _key(keys, "auth", 16)}
+    if not allow_private:
+        resolve_public(endpoint, resolver)  # last: the only check that asks the network
+    return fields
 
 
-def subscribe(user: Any, data: Any, *, user_agent: str = "", lang: str = "") -> Subscription:
+def subscribe(user: Any, data: Any, *, user_agent: str = "", lang: str = "",
+              resolver: Resolver = socket.getaddrinfo) -> Subscription:
     """Store the subscription for ``user``; an endpoint seen before is updated and moves to ``user``.
 
     A user keeps at most ``push_max_subscriptions``: storing one more deletes their oldest ones.
     """
     check_user(user)
-    fields = parse_subscription(data)
+    fields = parse_subscription(data, resolver)
     endpoint = fields.pop("endpoint")
     defaults = dict(
-        fields, user=user, user_agent=(user_agent or "")[: _max_length("user_agent")],
-        lang=(lang or "")[: _max_length("lang")], failure_count=0,
+        fields, user=user, user_agent=_clean(user_agent)[: _max_length("user_agent")],
+        lang=_clean(lang)[: _max_length("lang")], failure_count=0,
     )
     with transaction.atomic():
         subscription, _created = Subscription.objects.update_or_create(
@@ -88,10 +95,21 @@ def _keep_newest(subscription: Subscription) -> int:
     return _delete(Subscription.objects.filter(pk__in=extra))
 
 
-def unsubscribe(user: Any, endpoint: str) -> bool:
-    """Delete ``user``'s subscription with this endpoint; return False when they have none such."""
+def unsubscribe(user: Any, endpoint: Any) -> bool:
+    """Delete ``user``'s subscription with this endpoint; return False when they have none such.
+
+    Raise :class:`InvalidSubscription` when ``endpoint`` cannot be one (not text, too long, control characters).
+    """
     check_user(user)
+    if not isinstance(endpoint, str) or not endpoint or len(endpoint) > _max_length("endpoint") or \
+            not endpoint.isprintable():
+        raise InvalidSubscription("endpoint must be the URL of a subscription.")
     return bool(_delete(Subscription.objects.filter(user=user, endpoint=endpoint)))
+
+
+def _clean(text: Any) -> str:
+    """Return ``text`` without characters a database may refuse (NUL, lone surrogates) and control characters."""
+    return "".join(ch for ch in str(text or "") if ch.isprintable())
 
 
 def forget(subscription_ids: list[int]) -> int:

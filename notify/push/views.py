@@ -42,8 +42,8 @@ def _json_api(view: Callable[[HttpRequest, dict[str, Any]], HttpResponse]) -> Ca
             return _error(413, "The request body is too large.")
         try:
             data = json.loads(request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
-            return _error(400, "The request body must be JSON.")
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return _error(400, "The request body must be JSON, nested at most a few levels.")
         if not isinstance(data, dict):
             return _error(400, "The request body must be a JSON object.")
         return view(request, data)
@@ -74,7 +74,7 @@ def subscribe(request: HttpRequest, data: dict[str, Any]) -> JsonResponse:
     try:
         with transaction.atomic():
             # The renewed subscription replaces the old one first, so it never counts against the cap.
-            if isinstance(old, str) and old != data.get("endpoint"):
+            if old is not None and old != data.get("endpoint"):
                 delete_subscription(request.user, old)
             sub = store_subscription(request.user, data, user_agent=request.headers.get("User-Agent", ""),
                                      lang=getattr(request, "LANGUAGE_CODE", ""))
@@ -86,10 +86,11 @@ def subscribe(request: HttpRequest, data: dict[str, Any]) -> JsonResponse:
 @_json_api
 def unsubscribe(request: HttpRequest, data: dict[str, Any]) -> JsonResponse:
     """Delete the signed-in user's subscription with the POSTed ``endpoint``."""
-    endpoint = data.get("endpoint")
-    if not isinstance(endpoint, str) or not endpoint:
-        return _error(400, "endpoint is missing.")
-    if not delete_subscription(request.user, endpoint):
+    try:
+        deleted = delete_subscription(request.user, data.get("endpoint"))
+    except InvalidSubscription as exc:
+        return _error(400, str(exc))
+    if not deleted:
         return _error(404, "You have no subscription with this endpoint.")
     return JsonResponse({"deleted": True})
 
