@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
+from unittest import mock
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
-from django.test import Client
+from django.test import Client, override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from notify.models import Message, SeenBroadcast, Subscription
+from tests.support.pushservice import browser_keys
+
+KEYS = browser_keys()
 
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -64,11 +70,14 @@ def test_subscribe_with_any_json(andy, body):
 @FUZZ
 @given(endpoint=ENDPOINTS, old=st.none() | ANY_TEXT)
 def test_subscribe_with_hostile_endpoints(andy, endpoint, old):
-    keys = {"p256dh": "BPd3Q8n4P0TEA5kA-sPhyXhPq2tAkYjWhI9y3OjR1wGbuwNk5Q5-yKU4IOXngTt55TUlMvNkU8cUJqZ9Ko9V2rI",
-            "auth": "m0mVYxL1sTqBMb5I31iF1A"}
-    body = {"endpoint": endpoint, "keys": keys, **({"oldEndpoint": old} if old is not None else {})}
+    body = {"endpoint": endpoint, "keys": KEYS, **({"oldEndpoint": old} if old is not None else {})}
     before = counts()
-    response = andy.post("/notify/push/subscribe/", json.dumps(body), content_type="application/json")
+    # A real site's settings; names resolve to a public address without asking a DNS server.
+    production = override_settings(DEBUG=False, NOTIFY={**django_settings.NOTIFY,
+                                                        "push_allow_private_endpoints": False})
+    with production, mock.patch("socket.getaddrinfo", side_effect=lambda host, port, **kw: [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]):
+        response = andy.post("/notify/push/subscribe/", json.dumps(body), content_type="application/json")
     refused_without_trace(response, before)
     if response.status_code == 201:
         assert not any(host in endpoint for host in HOSTILE_HOSTS[:24]), endpoint

@@ -166,8 +166,12 @@ def check_endpoint(url: Any, allow_private: bool = False) -> str:
 Resolver = Callable[..., list[Any]]
 
 
-def resolve_public(url: str, resolver: Resolver = socket.getaddrinfo) -> list[str]:
-    """Resolve the host of a checked ``url`` and return its addresses; raise unless every one is public."""
+def resolve_public(url: str, resolver: Resolver | None = None) -> list[str]:
+    """Resolve the host of a checked ``url`` and return its addresses; raise unless every one is public.
+
+    ``resolver`` works like :func:`socket.getaddrinfo` (the default).
+    """
+    resolver = resolver or socket.getaddrinfo
     parts = urlsplit(url)
     host = canonical_host(parts.hostname or "")
     if _address(host) is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -45,7 +44,7 @@ def _key(keys: Mapping[str, Any], name: str, size: int) -> str:
     return value
 
 
-def parse_subscription(data: Any, resolver: Resolver = socket.getaddrinfo) -> dict[str, str]:
+def parse_subscription(data: Any, resolver: Resolver | None = None) -> dict[str, str]:
     """Return ``{endpoint, p256dh, auth}`` from a browser's ``PushSubscription.toJSON()``, or raise.
 
     The endpoint passes :func:`~notify.push.endpoints.check_endpoint` and, unless private endpoints
@@ -65,7 +64,7 @@ def parse_subscription(data: Any, resolver: Resolver = socket.getaddrinfo) -> di
 
 
 def subscribe(user: Any, data: Any, *, user_agent: str = "", lang: str = "",
-              resolver: Resolver = socket.getaddrinfo) -> Subscription:
+              resolver: Resolver | None = None) -> Subscription:
     """Store the subscription for ``user``; an endpoint seen before is updated and moves to ``user``.
 
     A user keeps at most ``push_max_subscriptions``: storing one more deletes their oldest ones.

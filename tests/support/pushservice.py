@@ -388,3 +388,20 @@ if __name__ == "__main__":
     import sys
 
     _main(sys.argv[1:])
+
+
+def browser_keys() -> dict[str, str]:
+    """Return the ``keys`` of a browser's subscription: a fresh P-256 public key and an auth secret."""
+    import base64
+    import os
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    return {"p256dh": b64(point), "auth": b64(os.urandom(16))}
