@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
@@ -141,9 +141,10 @@ def _after_action(request: HttpRequest, changed: int) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"changed": changed, "unread": unread})
     target = request.POST.get("next") or request.headers.get("Referer") or ""
-    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        target = "notify:my-messages"
-    return redirect(target)
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()) and \
+            (target.startswith("/") or "//" in target):
+        return HttpResponseRedirect(target)
+    return redirect("notify:my-messages")
 
 
 def _run(action: type[SeenAction], request: HttpRequest, pk: int | None = None) -> HttpResponse:

@@ -142,3 +142,20 @@ def test_the_notifying_dialog_with_any_text(andy, subject, body, silent):
     refused_without_trace(response, before)
     if len(body) > 20_000:
         assert response.status_code == 400
+
+
+@FUZZ
+@given(body=st.text(st.characters(codec="utf-8"), max_size=200),
+       nxt=st.text(st.characters(codec="utf-8"), max_size=40)
+       | st.sampled_from(["//evil.example/", "https://evil.example/x", "/notify/messages/", "0", ":"]))
+def test_comments_and_marking_all_seen_with_any_text(andy, body, nxt):
+    from demo.chatter.models import Group
+
+    pk = Group.objects.get(name="Harry Potter").pk
+    before = counts()
+    refused_without_trace(andy.post(f"/groups/{pk}/", {"body": body}), before)
+    response = andy.post("/notify/messages/seen/", {"next": nxt})
+    assert response.status_code < 500
+    if response.status_code in (301, 302):
+        location = response["Location"]
+        assert location.startswith("/") and not location.startswith("//") or "://127.0.0.1/" in location, location

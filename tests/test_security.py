@@ -179,3 +179,9 @@ def test_a_subject_reads_the_same_in_every_channel(db):
     assert "Tom &amp; Jerry &lt;3" in email.alternatives[0][0] and "Tom & Jerry <3" in email.body
     assert message_event(message)["subject"] == "Tom & Jerry <3"
     assert json.loads(build_payload(message))["subject"] == "Tom & Jerry <3"
+
+
+@pytest.mark.parametrize("target", ["0", ":", "notify:my-messages", "//evil.example/x", "https://evil.example/"])
+def test_a_strange_next_after_marking_goes_to_my_messages(andy, target):
+    response = andy.post("/notify/messages/seen/", {"next": target})
+    assert (response.status_code, response["Location"]) == (302, "/notify/messages/")
