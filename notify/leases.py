@@ -143,7 +143,10 @@ def reap() -> list[str]:
         dead.append(lease.token)
     if dead:
         Lease.objects.filter(token__in=dead).delete()
-        lease_reaped.send(sender=Lease, tokens=dead)
+        for receiver, result in lease_reaped.send_robust(sender=Lease, tokens=dead):
+            if isinstance(result, Exception):
+                logger.error("A receiver of lease_reaped failed (%s): %s: %s",
+                             getattr(receiver, "__qualname__", receiver), type(result).__name__, result)
     return dead
 
 
