@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from typing import Any
 
 __version__ = "0.1.0"
+
+
+def lazy_names(module: str, names: dict[str, str]) -> Callable[[str], Any]:
+    """Return a module ``__getattr__`` that imports each of ``names`` (name -> module) on first use."""
+
+    def load(name: str) -> Any:
+        if name in names:
+            return getattr(importlib.import_module(names[name]), name)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return load
+
 
 _LAZY = {
     "send_pending_emails_often": "notify.mail",
@@ -12,14 +26,5 @@ _LAZY = {
     "send_pending_emails_weekly": "notify.mail",
     "clear_seen_messages": "notify.cleanup",
 }
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'notify' has no attribute {name!r}")
-
-
+__getattr__ = lazy_names(__name__, _LAZY)
 __all__ = list(_LAZY)

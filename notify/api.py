@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import lazy_names
 from .actions import ClearSeen, MarkAllSeen, MarkSeen
 from .actors import Actor, user_of
 from .changes import ChangeNotifier, ChangeSet, acting_name
@@ -79,9 +79,4 @@ _LAZY = {
     "send_pending_emails_daily": "notify.mail",
     "send_pending_emails_weekly": "notify.mail",
 }
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'notify.api' has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _LAZY)

@@ -6,8 +6,7 @@ load their module on first use, so that start-up does not pay for Jinja.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from notify import lazy_names
 
 _EXPORTS = {
     "compose_email": "compose",
@@ -25,10 +24,5 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
+__getattr__ = lazy_names(__name__, {name: f"{__name__}.{module}" for name, module in _EXPORTS.items()})
 __all__ = sorted(_EXPORTS)
