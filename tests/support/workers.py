@@ -15,6 +15,7 @@ import asyncio
 import email
 import email.policy
 import functools
+import importlib.util
 import os
 import signal
 import subprocess
@@ -33,6 +34,12 @@ from tests.support.smtpserver import Inbox, Received, SMTPServer
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 CELERY = str(Path(sys.executable).with_name("celery"))
+
+
+def require_celery() -> None:
+    """Skip the test, saying why, when Celery's command is not installed beside this Python."""
+    if not Path(CELERY).exists():
+        pytest.skip(f"Celery is not installed ({CELERY} is missing; pip install 'django-notify-kit[celery]')")
 #: The Redis database number of these tests (flushed after each test that used it).
 REDIS_DB = 11
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
@@ -148,12 +155,14 @@ class Workers:
 
     def celery_worker(self, name: str, queue: str, pool: str = "solo", concurrency: int = 1, **env: Any) -> Worker:
         """Start a Celery worker of the demo's app that consumes ``queue`` only."""
+        require_celery()
         argv = [CELERY, "-A", "demo.chatter", "worker", "-Q", queue, "--pool", pool, "-c", str(concurrency),
                 "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h", "-l", "info", "--without-gossip", "--without-mingle"]
         return self.start(name, argv, NOTIFY_JOB_BACKEND="celery", CELERY_TASK_DEFAULT_QUEUE=queue, **env)
 
     def celery_beat(self, name: str, queue: str, every: float = 1.0, **env: Any) -> Worker:
         """Start Celery beat with a private schedule file, ticking ``notify.run_due`` every ``every`` s."""
+        require_celery()
         argv = [CELERY, "-A", "demo.chatter", "beat", "-l", "info", "-s", str(self.tmp_path / f"{name}-schedule"),
                 "--pidfile", str(self.tmp_path / f"{name}.pid")]
         return self.start(name, argv, NOTIFY_JOB_BACKEND="celery", CELERY_TASK_DEFAULT_QUEUE=queue,
@@ -211,6 +220,8 @@ def ensure_task_tables() -> None:
 @pytest.fixture
 def workers(transactional_db: None, tmp_path: Path) -> Iterator[Workers]:
     """Yield a :class:`Workers` on a committed database with django-tasks-db's table; stop them after."""
+    if importlib.util.find_spec("django_tasks_db") is None:
+        pytest.skip("django-tasks-db is not installed (pip install 'django-notify-kit[tasks]')")
     ensure_task_tables()
     with Workers(tmp_path) as started:
         yield started
