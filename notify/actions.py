@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, cast
 
 from django.db import connections, router
-from django.db.models import Field, Q, QuerySet
+from django.db.models import Field, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from .actors import user_of
 from .exceptions import NotifyError
 from .models import Message, SeenBroadcast
+from .querysets import visible_filter
 
 
 def visible_to(user: Any) -> QuerySet[Message]:
@@ -41,7 +42,7 @@ def _message_pk(message: Message | int | None) -> Any:
 
 def _check_visible(user: Any, pk: Any) -> None:
     """Raise ``Message.DoesNotExist`` unless message ``pk`` exists and is ``user``'s or a broadcast."""
-    if not Message.objects.filter(Q(user=user) | Q(user__isnull=True), pk=pk).exists():
+    if not Message.objects.filter(visible_filter(user), pk=pk).exists():
         raise Message.DoesNotExist(f"No message #{pk} for {user}")
 
 

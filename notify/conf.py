@@ -86,6 +86,17 @@ def is_positive_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
 
+def import_error(path: Any) -> str | None:
+    """Return why the dotted path of a setting cannot be imported, or None when it can."""
+    from django.utils.module_loading import import_string
+
+    try:
+        import_string(str(path))
+    except ImportError as exc:
+        return str(exc)
+    return None
+
+
 class NotifySettings:
     """Give attribute access to the ``NOTIFY`` setting, falling back to defaults."""
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from .choicelists import MailModes, MessageTypes
 from .conf import notify_settings
 from .emit import SUBJECT_MAX, MsgFunc, create_message, emit_notification
+from .push.endpoints import MAX_ENDPOINT
 from .querysets import MessageQuerySet
 from .text import plain_line
 
@@ -185,7 +186,7 @@ class Subscription(models.Model):
     )
     lang = models.CharField(_("Language"), max_length=15, blank=True)
     user_agent = models.CharField(_("User agent"), max_length=300, blank=True)
-    endpoint = models.URLField(_("Endpoint"), max_length=1000, unique=True)
+    endpoint = models.URLField(_("Endpoint"), max_length=MAX_ENDPOINT, unique=True)
     p256dh = models.CharField(_("Public key"), max_length=200)
     auth = models.CharField(_("Auth secret"), max_length=100)
     created = models.DateTimeField(_("Created"), default=timezone.now)

@@ -23,6 +23,11 @@ def mailable(prefix: str = "") -> Q:
     return q
 
 
+def visible_filter(user: Any) -> Q:
+    """Return the filter of the messages ``user`` may see: their own and the broadcasts."""
+    return Q(user=user) | Q(user__isnull=True)
+
+
 def unseen_filter(user: Any) -> Q:
     """Return the filter, on :meth:`MessageQuerySet.visible_to` of ``user``, of the messages they have not seen."""
     return Q(user=user, seen__isnull=True) | Q(user__isnull=True, seen_by_me=False)
@@ -36,7 +41,7 @@ class MessageQuerySet(models.QuerySet["Message"]):
         if user is None:
             return self.none()
         seen = apps.get_model("notify", "SeenBroadcast").objects.filter(message=OuterRef("pk"), user=user)
-        return self.filter(Q(user=user) | Q(user__isnull=True)).annotate(seen_by_me=Exists(seen))
+        return self.filter(visible_filter(user)).annotate(seen_by_me=Exists(seen))
 
     def unseen_by(self, user: Any) -> MessageQuerySet:
         """Return the messages that ``user`` may see and has not seen yet."""

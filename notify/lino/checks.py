@@ -6,8 +6,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core import checks
-from django.utils.module_loading import import_string
 
+from ..conf import import_error
 from .conf import DEFAULTS, demo_date, lino_setting
 
 
@@ -28,10 +28,8 @@ def check_lino_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.C
         errors.append(checks.Error(f"NOTIFY_LINO['demo_date'] is {lino_setting('demo_date')!r}, not a date.",
                                    hint="Write it like '2024-04-06'.", id="notify.E061"))
     builder = lino_setting("demo_builder")
-    if builder is not None:
-        try:
-            import_string(str(builder))
-        except ImportError as exc:
-            errors.append(checks.Error(f"NOTIFY_LINO['demo_builder'] is {builder!r}, which cannot be imported: {exc}.",
-                                       hint="Name a callable by its dotted path.", id="notify.E062"))
+    problem = None if builder is None else import_error(builder)
+    if problem:
+        errors.append(checks.Error(f"NOTIFY_LINO['demo_builder'] is {builder!r}, which cannot be imported: {problem}.",
+                                   hint="Name a callable by its dotted path.", id="notify.E062"))
     return errors

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core import checks
-from django.utils.module_loading import import_string
 
-from ..conf import DEFAULTS, is_positive_number, notify_settings
+from ..conf import DEFAULTS, import_error, is_positive_number, notify_settings
 
 
 @checks.register(checks.Tags.compatibility)
@@ -25,12 +24,10 @@ def check_live_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.C
         errors.append(checks.Error(f"NOTIFY['live_redis_channel'] is {channel!r}, not a channel name.",
                                    hint=f"The default is {DEFAULTS['live_redis_channel']!r}.", id="notify.E051"))
     path = notify_settings.live_broker
-    if path is not None:
-        try:
-            import_string(str(path))
-        except ImportError as exc:
-            errors.append(checks.Error(f"NOTIFY['live_broker'] is {path!r}, which cannot be imported: {exc}.",
-                                       hint="Name a Broker class by its dotted path, or None.", id="notify.E052"))
+    problem = None if path is None else import_error(path)
+    if problem:
+        errors.append(checks.Error(f"NOTIFY['live_broker'] is {path!r}, which cannot be imported: {problem}.",
+                                   hint="Name a Broker class by its dotted path, or None.", id="notify.E052"))
     keepalive = notify_settings.live_keepalive
     if not is_positive_number(keepalive):
         errors.append(checks.Error(f"NOTIFY['live_keepalive'] is {keepalive!r}, not a positive number of seconds.",

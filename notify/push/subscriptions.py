@@ -14,7 +14,7 @@ from ..conf import notify_settings
 from ..exceptions import InvalidSubscription, NotifyError
 from ..models import Subscription
 from ..users import check_user
-from .endpoints import Resolver, check_endpoint, resolve_public
+from .endpoints import MAX_ENDPOINT, Resolver, check_endpoint, resolve_public
 from .keys import b64url_decode
 
 
@@ -100,7 +100,7 @@ def unsubscribe(user: Any, endpoint: Any) -> bool:
     Raise :class:`InvalidSubscription` when ``endpoint`` cannot be one (not text, too long, control characters).
     """
     check_user(user)
-    if not isinstance(endpoint, str) or not endpoint or len(endpoint) > _max_length("endpoint") or \
+    if not isinstance(endpoint, str) or not endpoint or len(endpoint) > MAX_ENDPOINT or \
             not endpoint.isprintable():
         raise InvalidSubscription("endpoint must be the URL of a subscription.")
     return bool(_delete(Subscription.objects.filter(user=user, endpoint=endpoint)))
